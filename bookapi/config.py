@@ -1,0 +1,39 @@
+"""Settings read from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+# Largest integer that every JSON client (JavaScript included) reads exactly.
+MAX_BOOK_ID = 2**53 - 1
+
+# Request bodies above this size are rejected with 413. A book at its maximum
+# field lengths, every character written as a JSON \u escape pair, fits well
+# inside it.
+MAX_CONTENT_LENGTH = 64 * 1024
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the app's configuration from environment variables.
+
+    ``BOOKS_TABLE`` names the DynamoDB table, ``AWS_REGION`` (or
+    ``AWS_DEFAULT_REGION``) its region, and ``DYNAMODB_ENDPOINT`` an optional
+    DynamoDB-compatible endpoint; unset means AWS itself.
+    """
+    env = os.environ if environ is None else environ
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return {
+        "BOOKS_TABLE": env.get("BOOKS_TABLE", "books-local"),
+        "AWS_REGION": region,
+        "DYNAMODB_ENDPOINT": env.get("DYNAMODB_ENDPOINT") or None,
+        # Each DynamoDB call may take at most connect + read timeout, and is
+        # tried at most 1 + retries times, so one request to the API waits at
+        # most about 3 * (1 + 2) s plus backoff: well under API Gateway's 29 s.
+        "DYNAMODB_CONNECT_TIMEOUT": float(env.get("DYNAMODB_CONNECT_TIMEOUT", "1")),
+        "DYNAMODB_READ_TIMEOUT": float(env.get("DYNAMODB_READ_TIMEOUT", "2")),
+        "DYNAMODB_MAX_RETRIES": int(env.get("DYNAMODB_MAX_RETRIES", "2")),
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        "RETRY_AFTER_SECONDS": 1,
+    }

@@ -1,0 +1,49 @@
+"""Request ids, one log line per request, and headers on every response."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+logger = logging.getLogger("bookapi.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Only plain ids from clients are echoed and logged, so a header cannot
+# inject text into the logs.
+CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
+
+
+def start_request() -> None:
+    g.started = time.perf_counter()
+    client_id = request.headers.get(REQUEST_ID_HEADER, "")
+    if CLIENT_REQUEST_ID.fullmatch(client_id):
+        g.request_id = client_id
+    else:
+        context = request.environ.get("lambda.context")
+        g.request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+
+
+def finish_request(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if logger.isEnabledFor(logging.INFO):
+        started = g.get("started")
+        duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+        logger.info(
+            "%s %s %s %.1fms request_id=%s",
+            request.method,
+            request.path,
+            response.status_code,
+            duration_ms,
+            g.get("request_id", ""),
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(start_request)
+    app.after_request(finish_request)

@@ -1,0 +1,223 @@
+"""Reads and conditional writes of books, each one DynamoDB call.
+
+Every write is a single UpdateItem or DeleteItem whose condition expression
+DynamoDB evaluates inside the write, so two clients can never both win a race
+on one version of a book.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, PynamoDBException, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from bookapi.models import Book
+
+OPTIONAL_FIELDS = ("author", "genre")
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class BookNotFound(Exception):
+    """No book has the requested id."""
+
+
+class PreconditionFailed(Exception):
+    """A conditional write found the book in another state than required."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """A stored book and whether the write created it."""
+
+    book: Book
+    created: bool
+
+
+def utc_now() -> str:
+    """Return the current UTC time in ISO 8601 with milliseconds."""
+    now = datetime.now(UTC)
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def key(book_id: int) -> str:
+    """Serialize a book id as the low-level connection expects a Number key."""
+    return str(book_id)
+
+
+def new_version() -> str:
+    return uuid.uuid4().hex
+
+
+def is_condition_failure(error: PynamoDBException) -> bool:
+    return error.cause_response_code == CONDITION_FAILED
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """The conditions of ``If-Match`` and ``If-None-Match: *`` on a write.
+
+    ``versions`` are the versions one of which must be stored (If-Match with
+    entity tags); ``exists`` True requires the book to exist (If-Match: *),
+    False requires it not to (If-None-Match: *).
+    """
+
+    versions: frozenset[str] = frozenset()
+    exists: bool | None = None
+
+    def to_condition(self, model: type[Book]) -> Condition | None:
+        condition: Condition | None = None
+        if self.exists is True:
+            condition = model.book_id.exists()
+        elif self.exists is False:
+            condition = model.book_id.does_not_exist()
+        if self.versions:
+            matches = model.version.is_in(*sorted(self.versions))
+            condition = matches if condition is None else condition & matches
+        return condition
+
+
+NO_PRECONDITION = Precondition()
+
+
+class BookStore:
+    """Book operations on one bound ``Book`` model."""
+
+    def __init__(self, model: type[Book]) -> None:
+        self.model = model
+
+    def get(self, book_id: int) -> Book:
+        """Read a book with a strongly consistent read."""
+        try:
+            return self.model.get(book_id, consistent_read=True)
+        except self.model.DoesNotExist:
+            raise BookNotFound(book_id) from None
+
+    def put(
+        self,
+        book_id: int,
+        fields: Mapping[str, Any],
+        precondition: Precondition = NO_PRECONDITION,
+    ) -> WriteResult:
+        """Create or replace a whole book in one UpdateItem.
+
+        Optional fields missing from ``fields`` are removed and ``createdAt``
+        survives a replacement. A failed precondition raises
+        :class:`PreconditionFailed`, also when the book does not exist, as
+        RFC 9110 has it for a PUT that would otherwise create the book.
+        """
+        model = self.model
+        now = utc_now()
+        version = new_version()
+        actions: list[Action] = [model.name.set(fields["name"])]
+        for name in OPTIONAL_FIELDS:
+            attribute = getattr(model, name)
+            value = fields.get(name)
+            actions.append(
+                attribute.remove() if value is None else attribute.set(value)
+            )
+        actions += [
+            model.created_at.set(model.created_at | now),
+            model.updated_at.set(now),
+            model.version.set(version),
+        ]
+
+        try:
+            data = model._get_connection().update_item(
+                key(book_id),
+                actions=actions,
+                condition=precondition.to_condition(model),
+                return_values="ALL_OLD",
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                raise PreconditionFailed(book_id) from None
+            raise
+
+        old = data.get("Attributes")
+        created_at = old["createdAt"]["S"] if old else now
+        book = model(
+            book_id,
+            name=fields["name"],
+            author=fields.get("author"),
+            genre=fields.get("genre"),
+            created_at=created_at,
+            updated_at=now,
+            version=version,
+        )
+        return WriteResult(book=book, created=not old)
+
+    def patch(
+        self,
+        book_id: int,
+        changes: Mapping[str, Any],
+        precondition: Precondition = NO_PRECONDITION,
+    ) -> Book:
+        """Change only the given fields of an existing book in one UpdateItem.
+
+        A ``None`` value removes an optional field. Raises
+        :class:`BookNotFound` when there is no such book.
+        """
+        model = self.model
+        actions: list[Action] = []
+        for name, value in changes.items():
+            attribute = getattr(model, name)
+            actions.append(
+                attribute.remove() if value is None else attribute.set(value)
+            )
+        actions += [model.updated_at.set(utc_now()), model.version.set(new_version())]
+
+        condition = model.book_id.exists()
+        extra = precondition.to_condition(model)
+        if extra is not None:
+            condition = condition & extra
+
+        try:
+            data = model._get_connection().update_item(
+                key(book_id),
+                actions=actions,
+                condition=condition,
+                return_values="ALL_NEW",
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                raise self._explain_condition_failure(book_id) from None
+            raise
+        return model.from_raw_data(data["Attributes"])
+
+    def delete(
+        self, book_id: int, precondition: Precondition = NO_PRECONDITION
+    ) -> Book:
+        """Delete a book and return it as it was just before."""
+        model = self.model
+        try:
+            data = model._get_connection().delete_item(
+                key(book_id),
+                condition=precondition.to_condition(model),
+                return_values="ALL_OLD",
+            )
+        except DeleteError as error:
+            if is_condition_failure(error):
+                raise self._explain_condition_failure(book_id) from None
+            raise
+        old = data.get("Attributes")
+        if not old:
+            raise BookNotFound(book_id)
+        return model.from_raw_data(old)
+
+    def _explain_condition_failure(self, book_id: int) -> Exception:
+        """Tell a missing book from a changed one after a failed condition.
+
+        DynamoDB evaluated the condition inside the write; this read only
+        chooses between 404 and 412 for the response.
+        """
+        try:
+            self.get(book_id)
+        except BookNotFound as missing:
+            return missing
+        return PreconditionFailed(book_id)

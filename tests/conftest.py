@@ -1,0 +1,73 @@
+"""Fixtures: the app on moto and on a real dynalite server, and its clients.
+
+Every API test that takes ``app`` or ``client`` runs twice: on moto's
+in-process ``mock_aws`` and against a dynalite process on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from moto import mock_aws
+
+from bookapi import create_app
+from tests.servers import Dynalite
+
+DUMMY_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+os.environ.update(DUMMY_AWS_ENVIRONMENT)
+for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "DYNAMODB_ENDPOINT", "BOOKS_TABLE"):
+    os.environ.pop(name, None)
+
+table_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def dynalite_server() -> Iterator[Dynalite]:
+    server = Dynalite().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["moto", "dynalite"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The DynamoDB endpoint of the backend: None for moto's in-process mock."""
+    if request.param == "moto":
+        with mock_aws():
+            yield None
+    else:
+        server: Dynalite = request.getfixturevalue("dynalite_server")
+        yield server.endpoint
+
+
+def make_app(endpoint: str | None, table: str | None = None) -> Flask:
+    """Create an app on its own new table and create that table."""
+    app = create_app(
+        {
+            "BOOKS_TABLE": table or f"books-test-{os.getpid()}-{next(table_numbers)}",
+            "DYNAMODB_ENDPOINT": endpoint,
+        }
+    )
+    result = app.test_cli_runner().invoke(args=["books", "create-table"])
+    assert result.exit_code == 0, result.output
+    return app
+
+
+@pytest.fixture
+def app(backend: str | None) -> Flask:
+    return make_app(backend)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
