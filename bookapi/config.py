@@ -34,6 +34,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "DYNAMODB_CONNECT_TIMEOUT": float(env.get("DYNAMODB_CONNECT_TIMEOUT", "1")),
         "DYNAMODB_READ_TIMEOUT": float(env.get("DYNAMODB_READ_TIMEOUT", "2")),
         "DYNAMODB_MAX_RETRIES": int(env.get("DYNAMODB_MAX_RETRIES", "2")),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "RETRY_AFTER_SECONDS": 1,
     }

@@ -8,7 +8,6 @@ invalid input an ``errors`` list naming each failing field or parameter.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -120,7 +119,9 @@ def problem_response(
     if errors:
         body["errors"] = errors
     response = current_app.response_class(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE
+        current_app.json.dumps(body, separators=(",", ":")),
+        status=status,
+        mimetype=PROBLEM_MEDIA_TYPE,
     )
     response.headers.update(headers or {})
     return response

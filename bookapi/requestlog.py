@@ -44,6 +44,22 @@ def finish_request(response: Response) -> Response:
     return response
 
 
+def configure_logging(level: str) -> None:
+    """Send bookapi's log lines to stderr when nothing else handles them.
+
+    On Lambda, Zappa's handler has configured the root logger already, and
+    the level it sets from ``log_level`` wins.
+    """
+    package_logger = logging.getLogger("bookapi")
+    if logging.getLogger().handlers or package_logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    package_logger.addHandler(handler)
+    package_logger.setLevel(level)
+
+
 def init_app(app: Flask) -> None:
+    configure_logging(app.config["LOG_LEVEL"])
     app.before_request(start_request)
     app.after_request(finish_request)
