@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Each app binds its own ``Book`` model, so apps for different tables or
     endpoints can live side by side in one process.
     """
-    from bookapi import cli, requestlog, views
+    from bookapi import cli, docs, requestlog, views
     from bookapi.api import BookApi
 
     app = Flask(__name__)
@@ -31,6 +31,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         API_TITLE="bookapi",
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.0.3",
+        # The document and the docs page are served by bookapi.docs.
+        OPENAPI_URL_PREFIX=None,
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "A Book catalogue on DynamoDB. Errors are RFC 9457 "
+                "problem details (application/problem+json)."
+            }
+        },
         # Exceptions reach the error handlers, which log them and answer with
         # a problem document, in tests too.
         PROPAGATE_EXCEPTIONS=False,
@@ -54,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = BookApi(app)
     api.register_converter(views.BookIdConverter, bookid_openapi_schema)
     api.register_blueprint(views.blp)
+    docs.init_app(app, api.spec.to_dict())
 
     requestlog.init_app(app)
     cli.init_app(app)

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from bookapi.store import BookStore
+from bookapi.tables import IndexNotAdded, ensure_table
 
 books_cli = AppGroup("books", help="Manage the books table.")
 
@@ -18,14 +19,14 @@ def bound_store() -> BookStore:
 
 @books_cli.command("create-table")
 def create_table_command() -> None:
-    """Create the books table if it is missing and wait until it is active."""
-    model = bound_store().model
-    table = model.Meta.table_name
-    if model.exists():
-        click.echo(f"Table {table} already exists.")
-        return
-    model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
-    click.echo(f"Created table {table}.")
+    """Create the books table and its indexes, or add the missing indexes.
+
+    Waits until the table and its indexes are active.
+    """
+    try:
+        ensure_table(bound_store().model, click.echo)
+    except IndexNotAdded as error:
+        raise click.ClickException(str(error)) from None
 
 
 @books_cli.command("delete-table")

@@ -5,7 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+
+class AuthorIndex(GlobalSecondaryIndex["Book"]):
+    """Books by exact author, in ``bookId`` order."""
+
+    class Meta:
+        index_name = "author-index"
+        projection = AllProjection()
+
+    author = UnicodeAttribute(hash_key=True)
+    book_id = NumberAttribute(range_key=True, attr_name="bookId")
+
+
+class GenreIndex(GlobalSecondaryIndex["Book"]):
+    """Books by exact genre, in ``bookId`` order."""
+
+    class Meta:
+        index_name = "genre-index"
+        projection = AllProjection()
+
+    genre = UnicodeAttribute(hash_key=True)
+    book_id = NumberAttribute(range_key=True, attr_name="bookId")
 
 
 class Book(Model):
@@ -29,6 +52,10 @@ class Book(Model):
     # token, not a counter, so that a book deleted and created again never
     # reuses an ETag that a client may still hold.
     version = UnicodeAttribute()
+
+    # Sparse indexes: a book without an author (or genre) is not in them.
+    by_author = AuthorIndex()
+    by_genre = GenreIndex()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the book as its JSON representation, without absent fields."""

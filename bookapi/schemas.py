@@ -88,3 +88,90 @@ class BookSchema(ma.Schema):
         required=True,
         metadata={"description": "Changes on every write; the ETag, unquoted."},
     )
+
+
+class BookPutSchema(BookInSchema):
+    """A whole book sent to its own URL; ``bookId`` may be left out."""
+
+    bookId = StrictInteger(
+        validate=BOOK_ID_RANGE,
+        metadata={"description": "Optional; when sent, it must equal the path id."},
+    )
+
+
+class BookPatchSchema(_RejectReadOnly):
+    """A JSON Merge Patch (RFC 7396) of a book: only the given fields change.
+
+    ``null`` removes an optional field; ``name`` cannot be removed.
+    """
+
+    bookId = StrictInteger(
+        validate=BOOK_ID_RANGE,
+        metadata={"description": "Optional; when sent, it must equal the path id."},
+    )
+    name = _text(MAX_NAME_LENGTH, metadata={"description": "Title."})
+    author = _text(
+        MAX_AUTHOR_LENGTH,
+        allow_none=True,
+        metadata={"description": "Author or authors; null removes it."},
+    )
+    genre = _text(
+        MAX_GENRE_LENGTH,
+        allow_none=True,
+        metadata={"description": "Genre; null removes it."},
+    )
+
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class QueryInteger(StrictInteger):
+    """An integer query parameter written in ASCII digits only.
+
+    Python's ``int`` also reads digits of other scripts (Arabic-Indic seven
+    is 7), which would let two different URLs mean the same page.
+    """
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> int:
+        if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(int(value), attr, data, **kwargs)
+
+
+class BookListQuerySchema(ma.Schema):
+    """Query parameters of the book list."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    limit = QueryInteger(
+        load_default=DEFAULT_PAGE_SIZE,
+        validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
+        metadata={
+            "description": f"Books per page, 1 to {MAX_PAGE_SIZE}; "
+            f"{DEFAULT_PAGE_SIZE} by default."
+        },
+    )
+    cursor = ma.fields.String(
+        validate=validate.Length(min=1, max=4096),
+        metadata={"description": "The opaque cursor of the previous page's next link."},
+    )
+    author = _text(MAX_AUTHOR_LENGTH, metadata={"description": "Exact author."})
+    genre = _text(MAX_GENRE_LENGTH, metadata={"description": "Exact genre."})
+
+    @ma.validates_schema
+    def one_filter(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "author" in data and "genre" in data:
+            raise ma.ValidationError("Filter by author or by genre, not both.", "genre")
+
+
+class BookPageSchema(ma.Schema):
+    """One page of books."""
+
+    items = ma.fields.List(ma.fields.Nested(BookSchema), required=True)
+    next = ma.fields.String(
+        metadata={"description": "URL of the next page; absent on the last page."}
+    )

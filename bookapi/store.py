@@ -32,6 +32,14 @@ class PreconditionFailed(Exception):
 
 
 @dataclass(frozen=True)
+class Page:
+    """One page of books, and the DynamoDB key to continue after, if any."""
+
+    books: list[Book]
+    next_key: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """A stored book and whether the write created it."""
 
@@ -97,6 +105,46 @@ class BookStore:
             return self.model.get(book_id, consistent_read=True)
         except self.model.DoesNotExist:
             raise BookNotFound(book_id) from None
+
+    def page(
+        self,
+        limit: int,
+        start_key: dict[str, Any] | None = None,
+        *,
+        author: str | None = None,
+        genre: str | None = None,
+    ) -> Page:
+        """Read one page of books: all of them, or those of an author or genre.
+
+        Author and genre pages are a Query on their global secondary index, in
+        ``bookId`` order; the whole catalogue is a Scan in storage order. Both
+        read at most ``limit + 1`` items, whatever the size of the table; the
+        extra item only tells whether another page follows.
+        """
+        model = self.model
+        options: dict[str, Any] = {
+            "limit": limit + 1,
+            "page_size": limit + 1,
+            "last_evaluated_key": start_key,
+        }
+        if author is not None:
+            results = model.by_author.query(author, **options)
+        elif genre is not None:
+            results = model.by_genre.query(genre, **options)
+        else:
+            results = model.scan(**options)
+        books = list(results)
+        if len(books) <= limit:
+            return Page(books=books, next_key=None)
+
+        books = books[:limit]
+        last = books[-1]
+        next_key: dict[str, Any] = {"bookId": {"N": key(int(last.book_id))}}
+        if author is not None:
+            next_key["author"] = {"S": last.author}
+        elif genre is not None:
+            next_key["genre"] = {"S": last.genre}
+        return Page(books=books, next_key=next_key)
 
     def put(
         self,

@@ -5,16 +5,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import marshmallow as ma
 from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter
 
 from bookapi.config import MAX_BOOK_ID
-from bookapi.errors import Problem, ProblemSchema
+from bookapi.cursors import InvalidCursor, decode_cursor, encode_cursor
+from bookapi.errors import PROBLEM_MEDIA_TYPE, Problem, ProblemSchema
 from bookapi.jsonbody import read_json_object
 from bookapi.models import Book
-from bookapi.schemas import BookInSchema, BookSchema
+from bookapi.schemas import (
+    BookInSchema,
+    BookListQuerySchema,
+    BookPageSchema,
+    BookPatchSchema,
+    BookPutSchema,
+    BookSchema,
+)
 from bookapi.store import (
     BookNotFound,
     BookStore,
@@ -24,6 +33,7 @@ from bookapi.store import (
 )
 
 JSON = ("application/json",)
+MERGE_PATCH = ("application/merge-patch+json", "application/json")
 ASCII_DIGITS = re.compile(r"[0-9]{1,16}", re.ASCII)
 
 
@@ -57,9 +67,16 @@ class StrictJSONParser(FlaskParser):
     """webargs parser that reads bodies as strict JSON and fails with 400."""
 
     DEFAULT_VALIDATION_STATUS = 400
+    # An unknown query parameter, often a typo such as ?autor=, is an error
+    # rather than silently ignored.
+    DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {  # noqa: RUF012
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": ma.RAISE,
+        "querystring": ma.RAISE,
+    }
 
     def _raw_load_json(self, req: Any) -> Any:
-        return read_json_object(req, JSON)
+        return read_json_object(req, MERGE_PATCH if req.method == "PATCH" else JSON)
 
 
 class BooksBlueprint(Blueprint):
@@ -76,6 +93,12 @@ ETAG_HEADER = {
 LOCATION_HEADER = {
     "Location": {
         "description": "URL of the created book.",
+        "schema": {"type": "string"},
+    }
+}
+LINK_HEADER = {
+    "Link": {
+        "description": 'The next page (RFC 8288, rel="next"); absent on the last page.',
         "schema": {"type": "string"},
     }
 }
@@ -159,42 +182,99 @@ def precondition_failed(book_id: int) -> Problem:
     )
 
 
-def common_errors(*statuses: int) -> Any:
-    decorators = [blp.alt_response(status, schema=ProblemSchema) for status in statuses]
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request: body, parameter, header or cursor.",
+    404: "No such book.",
+    412: "A precondition (If-Match or If-None-Match) failed.",
+    413: "The body is larger than 64 KiB.",
+    415: "Unsupported Content-Type.",
+    503: "DynamoDB is unavailable or throttling; retry after Retry-After.",
+}
+
+
+def errors(*statuses: int) -> Any:
+    """Document problem-details responses for ``statuses``."""
 
     def apply(func: Any) -> Any:
-        for decorator in decorators:
-            func = decorator(func)
+        for status in statuses:
+            func = blp.alt_response(
+                status,
+                schema=ProblemSchema,
+                description=ERROR_DESCRIPTIONS[status],
+                content_type=PROBLEM_MEDIA_TYPE,
+                headers=RETRY_AFTER_HEADER if status == 503 else None,
+            )(func)
         return func
 
     return apply
+
+
+def cursor_secret() -> bytes:
+    secret = current_app.config.get("CURSOR_SECRET") or (
+        "bookapi-cursor:" + store().model.Meta.table_name
+    )
+    return str(secret).encode("utf-8")
+
+
+def read_cursor(cursor: str, query: dict[str, str]) -> dict[str, Any]:
+    """Decode a cursor and check that its key fits the query's index."""
+    try:
+        start_key = decode_cursor(cursor_secret(), query, cursor)
+    except InvalidCursor as error:
+        raise Problem(
+            400,
+            f"Invalid cursor: {error} Start again without a cursor.",
+            [{"parameter": "cursor", "detail": str(error)}],
+        ) from None
+    expected = {"bookId", *query}
+    if set(start_key) != expected:
+        raise Problem(400, "Invalid cursor: it does not fit this query.")
+    return start_key
+
+
+@blp.get("")
+@blp.arguments(BookListQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, BookPageSchema, headers=LINK_HEADER)
+@errors(400, 503)
+def list_books(limit: int, cursor: str | None = None, **filters: str) -> Any:
+    """List books a page at a time, optionally by exact author or genre"""
+    query = dict(filters)
+    start_key = read_cursor(cursor, query) if cursor else None
+    page = store().page(limit, start_key, **filters)
+
+    body: dict[str, Any] = {"items": [book.to_dict() for book in page.books]}
+    headers: dict[str, str] = {}
+    if page.next_key is not None:
+        token = encode_cursor(cursor_secret(), query, page.next_key)
+        params: dict[str, Any] = {"limit": limit, "cursor": token, **filters}
+        next_url = url_for("books.list_books", **params)
+        body["next"] = next_url
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return body, 200, headers
 
 
 @blp.post("")
 @blp.arguments(BookInSchema, description="The whole book; an existing id is replaced.")
 @blp.doc(parameters=[IF_MATCH, IF_NONE_MATCH_WRITE])
 @blp.response(
-    201, BookSchema, description="Created.", headers={**ETAG_HEADER, **LOCATION_HEADER}
+    201,
+    BookSchema,
+    description="Created.",
+    headers={**ETAG_HEADER, **LOCATION_HEADER},
 )
 @blp.alt_response(200, schema=BookSchema, description="Replaced.", headers=ETAG_HEADER)
-@common_errors(400, 412, 413, 415, 503)
+@errors(400, 412, 413, 415, 503)
 def create_book(fields: dict[str, Any]) -> Any:
     """Store a book, replacing any book with the same id"""
     book_id = fields.pop("bookId")
-    try:
-        result = store().put(
-            book_id, fields, write_precondition(allow_create_only=True)
-        )
-    except PreconditionFailed:
-        raise precondition_failed(book_id) from None
-    return write_response(result)
+    return put_book(book_id, fields)
 
 
 @blp.get("/<bookid:book_id>")
 @blp.doc(parameters=[IF_NONE_MATCH_READ])
 @blp.response(200, BookSchema, headers=ETAG_HEADER)
-@blp.alt_response(304, description="Not modified.")
-@common_errors(400, 404, 503)
+@blp.alt_response(304, description="Not modified.", headers=ETAG_HEADER)
+@errors(400, 404, 503)
 def get_book(book_id: int) -> Any:
     """Get a book"""
     try:
@@ -206,10 +286,48 @@ def get_book(book_id: int) -> Any:
     return with_etag(book)
 
 
+@blp.put("/<bookid:book_id>")
+@blp.arguments(BookPutSchema, description="The whole book.")
+@blp.doc(parameters=[IF_MATCH, IF_NONE_MATCH_WRITE])
+@blp.response(
+    201,
+    BookSchema,
+    description="Created.",
+    headers={**ETAG_HEADER, **LOCATION_HEADER},
+)
+@blp.alt_response(200, schema=BookSchema, description="Replaced.", headers=ETAG_HEADER)
+@errors(400, 412, 413, 415, 503)
+def replace_book(fields: dict[str, Any], book_id: int) -> Any:
+    """Create or replace a book at its own URL"""
+    check_body_id(fields, book_id)
+    return put_book(book_id, fields)
+
+
+@blp.patch("/<bookid:book_id>")
+@blp.arguments(
+    BookPatchSchema,
+    description="A JSON Merge Patch: null removes author or genre.",
+    content_type="application/merge-patch+json",
+)
+@blp.doc(parameters=[IF_MATCH])
+@blp.response(200, BookSchema, headers=ETAG_HEADER)
+@errors(400, 404, 412, 413, 415, 503)
+def patch_book(changes: dict[str, Any], book_id: int) -> Any:
+    """Change some fields of a book"""
+    check_body_id(changes, book_id)
+    try:
+        book = store().patch(book_id, changes, write_precondition(False))
+    except BookNotFound:
+        raise not_found(book_id) from None
+    except PreconditionFailed:
+        raise precondition_failed(book_id) from None
+    return with_etag(book)
+
+
 @blp.delete("/<bookid:book_id>")
 @blp.doc(parameters=[IF_MATCH])
 @blp.response(200, BookSchema, description="The removed book.")
-@common_errors(400, 404, 412, 503)
+@errors(400, 404, 412, 503)
 def delete_book(book_id: int) -> Any:
     """Delete a book and return it"""
     try:
@@ -219,3 +337,24 @@ def delete_book(book_id: int) -> Any:
     except PreconditionFailed:
         raise precondition_failed(book_id) from None
     return book.to_dict()
+
+
+def put_book(book_id: int, fields: dict[str, Any]) -> BookResponse:
+    try:
+        result = store().put(
+            book_id, fields, write_precondition(allow_create_only=True)
+        )
+    except PreconditionFailed:
+        raise precondition_failed(book_id) from None
+    return write_response(result)
+
+
+def check_body_id(fields: dict[str, Any], book_id: int) -> None:
+    """Reject a ``bookId`` in the body that differs from the path's."""
+    body_id = fields.pop("bookId", book_id)
+    if body_id != book_id:
+        raise Problem(
+            400,
+            f"The body's bookId {body_id} differs from the path's {book_id}.",
+            [{"pointer": "#/bookId", "detail": "Must equal the id in the path."}],
+        )
