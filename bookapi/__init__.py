@@ -39,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "problem details (application/problem+json)."
             }
         },
-        # Exceptions reach the error handlers, which log them and answer with
+        # Exceptions reach the error handlers, which log them and respond with
         # a problem document, in tests too.
         PROPAGATE_EXCEPTIONS=False,
     )

@@ -28,12 +28,13 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "BOOKS_TABLE": env.get("BOOKS_TABLE", "books-local"),
         "AWS_REGION": region,
         "DYNAMODB_ENDPOINT": env.get("DYNAMODB_ENDPOINT") or None,
-        # Each DynamoDB call may take at most connect + read timeout, and is
-        # tried at most 1 + retries times, so one request to the API waits at
-        # most about 3 * (1 + 2) s plus backoff: well under API Gateway's 29 s.
+        # Each DynamoDB call takes at most connect + read timeout and is tried
+        # at most 1 + retries times. With these defaults one API request waits
+        # at most about 3 * (1 + 2) s plus backoff, well under API Gateway's 29 s.
         "DYNAMODB_CONNECT_TIMEOUT": float(env.get("DYNAMODB_CONNECT_TIMEOUT", "1")),
         "DYNAMODB_READ_TIMEOUT": float(env.get("DYNAMODB_READ_TIMEOUT", "2")),
         "DYNAMODB_MAX_RETRIES": int(env.get("DYNAMODB_MAX_RETRIES", "2")),
+        "CURSOR_SECRET": env.get("CURSOR_SECRET") or None,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "RETRY_AFTER_SECONDS": 1,

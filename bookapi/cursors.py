@@ -2,9 +2,9 @@
 
 A cursor is ``base64url(tag + payload)``: the payload is the DynamoDB key to
 start after and the query it belongs to, and the tag is the first 16 bytes of
-an HMAC-SHA256 of the payload. The HMAC key is ``CURSOR_SECRET`` when set; by
-default it is derived from the table name, which catches accidental edits and
-truncation but lets a determined client forge a cursor. A forged cursor can
+an HMAC-SHA256 of the payload. The HMAC key is ``CURSOR_SECRET`` when set.
+By default it is derived from the table name: that catches accidental edits
+and truncation, but a determined client can forge a cursor. A forged cursor can
 only start a page at another key of the same table and query: the decoded key
 is checked against the query before DynamoDB sees it.
 """
@@ -23,7 +23,7 @@ TAG_BYTES = 16
 
 
 class InvalidCursor(ValueError):
-    """The cursor was not made by this API for this query; the message says how."""
+    """The cursor was not made by this API for this query."""
 
 
 def _tag(secret: bytes, payload: bytes) -> bytes:

@@ -175,11 +175,14 @@ def not_found(book_id: int) -> Problem:
 
 
 def precondition_failed(book_id: int) -> Problem:
-    return Problem(
-        412,
-        f"Book {book_id} does not match the request's precondition: it exists, "
-        "or changed since you read it. GET it again and retry.",
-    )
+    if request.if_none_match:
+        detail = f"Book {book_id} already exists, and If-None-Match: * only creates."
+    else:
+        detail = (
+            f"Book {book_id} does not match If-Match: it is missing or has "
+            "changed since that ETag was read. GET it again and retry."
+        )
+    return Problem(412, detail)
 
 
 ERROR_DESCRIPTIONS = {
