@@ -12,8 +12,11 @@ from bookapi.config import MAX_BOOK_ID
 # Sized for real catalogue data: in the goodbooks-10k catalogue the longest
 # title has 186 characters and the longest author list 742.
 MAX_NAME_LENGTH = 512
-MAX_AUTHOR_LENGTH = 2048
+MAX_AUTHOR_LENGTH = 1024
 MAX_GENRE_LENGTH = 128
+# author and genre are partition keys of global secondary indexes, which
+# DynamoDB limits to 2048 bytes (UTF-8). Neither moto nor dynalite checks it.
+MAX_INDEX_KEY_BYTES = 2048
 
 READ_ONLY_FIELDS = ("createdAt", "updatedAt", "version")
 
@@ -37,9 +40,28 @@ def _not_blank(value: str) -> None:
         raise ma.ValidationError("Must not be empty or only whitespace.")
 
 
+def _within_index_key_limit(value: str) -> None:
+    if len(value.encode("utf-8")) > MAX_INDEX_KEY_BYTES:
+        raise ma.ValidationError(
+            f"Longer than {MAX_INDEX_KEY_BYTES} bytes in UTF-8, "
+            "the maximum for a DynamoDB index key."
+        )
+
+
 def _text(max_length: int, **kwargs: Any) -> ma.fields.String:
     return ma.fields.String(
         validate=[_not_blank, validate.Length(max=max_length)], **kwargs
+    )
+
+
+def _index_key_text(max_length: int, **kwargs: Any) -> ma.fields.String:
+    return ma.fields.String(
+        validate=[
+            _not_blank,
+            validate.Length(max=max_length),
+            _within_index_key_limit,
+        ],
+        **kwargs,
     )
 
 
@@ -67,8 +89,10 @@ class BookInSchema(_RejectReadOnly):
         metadata={"description": f"The book's id, from 1 to {MAX_BOOK_ID}."},
     )
     name = _text(MAX_NAME_LENGTH, required=True, metadata={"description": "Title."})
-    author = _text(MAX_AUTHOR_LENGTH, metadata={"description": "Author or authors."})
-    genre = _text(MAX_GENRE_LENGTH, metadata={"description": "Genre."})
+    author = _index_key_text(
+        MAX_AUTHOR_LENGTH, metadata={"description": "Author or authors."}
+    )
+    genre = _index_key_text(MAX_GENRE_LENGTH, metadata={"description": "Genre."})
 
 
 class BookSchema(ma.Schema):
@@ -110,12 +134,12 @@ class BookPatchSchema(_RejectReadOnly):
         metadata={"description": "Optional; when sent, it must equal the path id."},
     )
     name = _text(MAX_NAME_LENGTH, metadata={"description": "Title."})
-    author = _text(
+    author = _index_key_text(
         MAX_AUTHOR_LENGTH,
         allow_none=True,
         metadata={"description": "Author or authors; null removes it."},
     )
-    genre = _text(
+    genre = _index_key_text(
         MAX_GENRE_LENGTH,
         allow_none=True,
         metadata={"description": "Genre; null removes it."},
@@ -159,8 +183,10 @@ class BookListQuerySchema(ma.Schema):
         validate=validate.Length(min=1, max=4096),
         metadata={"description": "The opaque cursor of the previous page's next link."},
     )
-    author = _text(MAX_AUTHOR_LENGTH, metadata={"description": "Exact author."})
-    genre = _text(MAX_GENRE_LENGTH, metadata={"description": "Exact genre."})
+    author = _index_key_text(
+        MAX_AUTHOR_LENGTH, metadata={"description": "Exact author."}
+    )
+    genre = _index_key_text(MAX_GENRE_LENGTH, metadata={"description": "Exact genre."})
 
     @ma.validates_schema
     def one_filter(self, data: dict[str, Any], **kwargs: Any) -> None:

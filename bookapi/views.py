@@ -139,8 +139,10 @@ def write_precondition(allow_create_only: bool) -> Precondition:
     if_none_match = request.if_none_match
     exists: bool | None = None
     if if_none_match:
-        if not (allow_create_only and if_none_match.star_tag):
-            raise Problem(400, "If-None-Match on this write accepts only *.")
+        if not allow_create_only:
+            raise Problem(400, f"If-None-Match is not supported on {request.method}.")
+        if not if_none_match.star_tag:
+            raise Problem(400, "If-None-Match on a write accepts only *.")
         exists = False
     if if_match:
         if exists is False:

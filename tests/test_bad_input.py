@@ -88,6 +88,16 @@ def table_is_empty(app: Flask) -> bool:
             f"Longer than maximum length {MAX_GENRE_LENGTH}.",
         ),
         (
+            {"bookId": 1, "name": "x", "author": "é" * MAX_AUTHOR_LENGTH + "ab"},
+            "#/author",
+            f"Longer than maximum length {MAX_AUTHOR_LENGTH}.",
+        ),
+        (
+            {"bookId": 1, "name": "x", "author": "📚" * 513},
+            "#/author",
+            "Longer than 2048 bytes in UTF-8, the maximum for a DynamoDB index key.",
+        ),
+        (
             {"bookId": 1, "name": "x", "genre": None},
             "#/genre",
             "Field may not be null.",

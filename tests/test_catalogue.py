@@ -352,3 +352,13 @@ def test_client_cannot_set_server_fields(client: FlaskClient, app: Flask) -> Non
 
     assert_problem(response, 400)
     assert stored(app, 7) is None
+
+
+def test_if_none_match_on_delete_is_400(client: FlaskClient, app: Flask) -> None:
+    created = client.post("/book", json=DUNE).get_json()
+
+    response = client.delete("/book/7", headers={"If-None-Match": "*"})
+
+    problem = assert_problem(response, 400)
+    assert problem["detail"] == "If-None-Match is not supported on DELETE."
+    assert stored(app, 7) == created
