@@ -3,3 +3,5 @@
 from bookapi import create_app
 
 app = create_app()
+# Create the DynamoDB client at import, which on Lambda is the init phase.
+app.extensions["bookapi"].connect()

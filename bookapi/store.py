@@ -99,6 +99,14 @@ class BookStore:
     def __init__(self, model: type[Book]) -> None:
         self.model = model
 
+    def connect(self) -> None:
+        """Create the DynamoDB client now, without a network call.
+
+        PynamoDB otherwise creates it on the first request. On Lambda, calling
+        this at import time moves that cost into the init phase.
+        """
+        self.model._get_connection().connection.client  # noqa: B018
+
     def get(self, book_id: int) -> Book:
         """Read a book with a strongly consistent read."""
         try:
