@@ -10,6 +10,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from bookapi.bulk.checkpoint import CheckpointError
+from bookapi.bulk.exporter import (
+    EXPORT_FORMAT_BY_SUFFIX,
+    ExportFormat,
+    ExportInterrupted,
+    export_books,
+)
 from bookapi.bulk.importer import (
     MAX_WORKERS,
     Import,
@@ -17,6 +23,7 @@ from bookapi.bulk.importer import (
     ImportOptions,
     summary_lines,
 )
+from bookapi.bulk.progress import Progress
 from bookapi.bulk.rows import MAPPINGS, ColumnMapping, MappingError
 from bookapi.bulk.sources import FileFormat, SourceError, format_from_suffix
 from bookapi.store import BookStore
@@ -172,6 +179,82 @@ def import_command(
         click.echo(line)
     if summary.interrupted:
         sys.exit(EXIT_INTERRUPTED)
+
+
+@books_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice([f.value for f in ExportFormat]),
+    help="jsonl (JSON Lines) or csv. Default: from FILE's extension "
+    "(.jsonl, .ndjson or .csv).",
+)
+@click.option(
+    "--segments",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Scan the table in this many parallel segments (a parallel scan).",
+)
+@click.option(
+    "--log-every",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between progress log lines when stderr is not a terminal.",
+)
+def export_command(
+    file: Path, export_format: str | None, segments: int, log_every: float
+) -> None:
+    """Write every book of the table to FILE, as JSON Lines or CSV.
+
+    The books carry createdAt, updatedAt and version, so importing the file
+    into an empty table reproduces them exactly. FILE appears only when the
+    export is complete.
+    """
+    chosen = (
+        ExportFormat(export_format)
+        if export_format
+        else EXPORT_FORMAT_BY_SUFFIX.get(file.suffix.lower())
+    )
+    if chosen is None:
+        raise click.UsageError(
+            f"Cannot tell the format of {file.name} from its extension; "
+            "give --format jsonl or csv."
+        )
+    model = bound_store().model
+    if not model.exists():
+        raise click.ClickException(
+            f"Table {model.Meta.table_name} does not exist; nothing to export."
+        )
+    # NOTE: ItemCount is DynamoDB's estimate, refreshed about every six hours
+    # (dynalite reports 0), so the bar's percentage and time left are
+    # estimates too. With no estimate the bar shows only the count and rate.
+    estimate = int(model.describe_table().get("ItemCount", 0)) or None
+    progress = Progress(
+        f"Exporting to {file.name}", estimate, "books", sys.stderr.isatty(), log_every
+    )
+    try:
+        with progress:
+            summary = export_books(
+                model,
+                file,
+                chosen,
+                segments=segments,
+                on_page=lambda count: progress.update(count, count),
+            )
+            progress.update(summary.count, summary.count, final=True)
+    except ExportInterrupted as stopped:
+        click.echo(
+            f"Interrupted after {stopped.count:,} books; {file} was not written."
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    rate = summary.count / summary.seconds if summary.seconds > 0 else 0.0
+    click.echo(
+        f"Exported {summary.count:,} books to {file} in {summary.seconds:.1f} s "
+        f"({rate:,.0f} books/s)."
+    )
 
 
 def init_app(app: Flask) -> None:
