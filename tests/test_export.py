@@ -154,8 +154,8 @@ def test_export_keeps_few_pages_in_memory(tmp_path: Path) -> None:
     )
 
     assert summary.count == 10_000
-    # Each segment holds at most a page it is filling and a page waiting for
-    # queue space; the queue holds two pages per segment.
+    # Each segment keeps at most a page it is filling and a page waiting for
+    # queue space, and the queue keeps two pages per segment.
     assert max(in_memory) <= 4 * segments * page_size
 
 

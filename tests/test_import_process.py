@@ -116,7 +116,7 @@ def test_terminal_shows_progress_bar(server: Dynalite, tmp_path: Path) -> None:
         text=True,
     )
     os.close(terminal)
-    shown = b""
+    terminal_output = b""
     while True:
         try:
             chunk = os.read(controller, 4096)
@@ -124,12 +124,12 @@ def test_terminal_shows_progress_bar(server: Dynalite, tmp_path: Path) -> None:
             break
         if not chunk:
             break
-        shown += chunk
+        terminal_output += chunk
     os.close(controller)
     process.wait(timeout=60)
 
     assert process.returncode == 0
-    screen = shown.decode("utf-8")
+    screen = terminal_output.decode("utf-8")
     assert "Importing books.csv  [####" in screen
     assert "100%" in screen
     assert "rows/s" in screen
