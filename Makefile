@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint format typecheck clean
+.PHONY: install run seed test check lint format typecheck clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -22,6 +22,10 @@ node_modules/.installed: package.json package-lock.json
 
 run: install
 	scripts/run-local
+
+# Load the goodbooks-10k sample into the local table, with or without `make run`.
+seed: install
+	scripts/seed
 
 test: check
 	$(BIN)/pytest
