@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from pynamodb.exceptions import PynamoDBException
 
 from bookapi.bulk.checkpoint import CheckpointError
 from bookapi.bulk.exporter import (
     EXPORT_FORMAT_BY_SUFFIX,
     ExportFormat,
     ExportInterrupted,
+    ExportSummary,
     export_books,
 )
 from bookapi.bulk.importer import (
@@ -26,6 +28,7 @@ from bookapi.bulk.importer import (
 from bookapi.bulk.progress import Progress
 from bookapi.bulk.rows import MAPPINGS, ColumnMapping, MappingError
 from bookapi.bulk.sources import FileFormat, SourceError, format_from_suffix
+from bookapi.models import Book
 from bookapi.store import BookStore
 
 # The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells use.
@@ -169,7 +172,11 @@ def import_command(
         summary = run.run()
     except (SourceError, CheckpointError) as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"{error.filename}: {error.strerror}") from None
     except ImportFailed as error:
+        if run.summary.read == 0:
+            raise click.ClickException(str(error)) from None
         for line in summary_lines(run.summary, options):
             click.echo(line)
         raise click.ClickException(
@@ -224,6 +231,32 @@ def export_command(
             "give --format jsonl or csv."
         )
     model = bound_store().model
+    try:
+        summary = export_table(model, file, chosen, segments, log_every)
+    except ExportInterrupted as stopped:
+        click.echo(
+            f"Interrupted after {stopped.count:,} books; {file} was not written."
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    except PynamoDBException as error:
+        raise click.ClickException(f"The export failed: {error}") from None
+    except OSError as error:
+        raise click.ClickException(f"{error.filename}: {error.strerror}") from None
+    rate = summary.count / summary.seconds if summary.seconds > 0 else 0.0
+    click.echo(
+        f"Exported {summary.count:,} books to {file} in {summary.seconds:.1f} s "
+        f"({rate:,.0f} books/s)."
+    )
+
+
+def export_table(
+    model: type[Book],
+    file: Path,
+    export_format: ExportFormat,
+    segments: int,
+    log_every: float,
+) -> ExportSummary:
+    """Export with a progress bar or log lines; see :func:`export_books`."""
     if not model.exists():
         raise click.ClickException(
             f"Table {model.Meta.table_name} does not exist; nothing to export."
@@ -235,26 +268,16 @@ def export_command(
     progress = Progress(
         f"Exporting to {file.name}", estimate, "books", sys.stderr.isatty(), log_every
     )
-    try:
-        with progress:
-            summary = export_books(
-                model,
-                file,
-                chosen,
-                segments=segments,
-                on_page=lambda count: progress.update(count, count),
-            )
-            progress.update(summary.count, summary.count, final=True)
-    except ExportInterrupted as stopped:
-        click.echo(
-            f"Interrupted after {stopped.count:,} books; {file} was not written."
+    with progress:
+        summary = export_books(
+            model,
+            file,
+            export_format,
+            segments=segments,
+            on_page=lambda count: progress.update(count, count),
         )
-        sys.exit(EXIT_INTERRUPTED)
-    rate = summary.count / summary.seconds if summary.seconds > 0 else 0.0
-    click.echo(
-        f"Exported {summary.count:,} books to {file} in {summary.seconds:.1f} s "
-        f"({rate:,.0f} books/s)."
-    )
+        progress.update(summary.count, summary.count, final=True)
+    return summary
 
 
 def init_app(app: Flask) -> None:

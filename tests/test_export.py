@@ -174,3 +174,13 @@ def test_interrupted_export_leaves_no_file(tmp_path: Path) -> None:
             on_page=interrupt,
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_of_missing_table_fails(backend: str | None, tmp_path: Path) -> None:
+    app = create_app({"BOOKS_TABLE": "books-missing", "DYNAMODB_ENDPOINT": backend})
+
+    result = invoke(app, "export", tmp_path / "books.jsonl")
+
+    assert result.exit_code == 1
+    assert "Table books-missing does not exist" in result.output
+    assert list(tmp_path.iterdir()) == []

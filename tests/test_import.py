@@ -405,3 +405,13 @@ def test_resume_rejects_changed_file(
 
     assert result.exit_code == 1
     assert "belongs to another import (different sha256)" in result.output
+
+
+def test_report_in_missing_folder_fails(app: Flask, tmp_path: Path) -> None:
+    path = write_json_lines(tmp_path / "books.jsonl", BOOKS)
+
+    result = invoke(app, "import", path, "--report", tmp_path / "no" / "r.csv")
+
+    assert result.exit_code == 1
+    assert "No such file or directory" in result.output
+    assert stored_contents(app) == {}
