@@ -58,7 +58,7 @@ def test_ctrl_c_then_resume_imports_every_row(server: Dynalite, tmp_path: Path) 
     make_app(server.endpoint, table=TABLE)
     books = [
         {"bookId": n, "name": f"Book {n}", "author": f"Author {n % 97}"}
-        for n in range(1, 4001)
+        for n in range(1, 2501)
     ]
     source = write_json_lines(tmp_path / "books.jsonl", books)
     command = import_command(source, "--workers", "1", "--log-every", "0.1")

@@ -161,7 +161,7 @@ def export_books(
         raise ValueError("segments must be at least 1.")
     started = time.monotonic()
     logger.info(
-        "Exporting table %s to %s with %d scan segments",
+        "Exporting table %s to %s, scan segments: %d",
         model.Meta.table_name,
         path,
         segments,

@@ -48,18 +48,6 @@ class Progress:
         self._bar: Any = None
 
     def __enter__(self) -> Progress:
-        if self.terminal:
-            # Without a length, click draws a bar that moves without filling.
-            self._bar = click.progressbar(
-                iterable=itertools.repeat(None) if self.total is None else None,
-                length=self.total,
-                label=self.label,
-                file=sys.stderr,
-                show_eta=True,
-                show_percent=self.total is not None,
-                item_show_func=_item_text,
-            )
-            self._bar.__enter__()
         return self
 
     def __exit__(
@@ -89,13 +77,29 @@ class Progress:
         if now - self._last_report < interval and not (final and self.terminal):
             return
         self._last_report = now
-        if self._bar is not None:
+        if self.terminal:
             self._draw(position, done)
         else:
             self._log(position, done, detail, now - self.started)
 
+    def _open_bar(self) -> Any:
+        """Start drawing the bar, on the first update so that log lines of
+        the command's start come before it."""
+        # Without a length, click draws a bar that moves without filling.
+        self._bar = click.progressbar(
+            iterable=itertools.repeat(None) if self.total is None else None,
+            length=self.total,
+            label=self.label,
+            file=sys.stderr,
+            show_eta=True,
+            show_percent=self.total is not None,
+            item_show_func=_item_text,
+        )
+        self._bar.__enter__()
+        return self._bar
+
     def _draw(self, position: int, done: int) -> None:
-        bar = self._bar
+        bar = self._bar if self._bar is not None else self._open_bar()
         if self.total is not None:
             position = min(position, self.total)
         bar.current_item = f"{done:,} {self.unit}  {self.rate(done):,.0f} {self.unit}/s"
