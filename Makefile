@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run seed test check lint format typecheck clean
+.PHONY: install run seed bench test check lint format typecheck clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -27,6 +27,10 @@ run: install
 seed: install
 	scripts/seed
 
+# Time an import of the full goodbooks-10k catalogue; see docs/benchmarks.md.
+bench: install
+	$(BIN)/python -m benchmarks.import_bench
+
 test: check
 	$(BIN)/pytest
 
@@ -37,7 +41,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bookapi tests wsgi.py
+	$(BIN)/mypy bookapi tests benchmarks wsgi.py
 
 format: install
 	$(BIN)/ruff format .
