@@ -3,9 +3,9 @@
 It starts its own dynalite on a free port of 127.0.0.1, with its data in a
 temporary folder (LevelDB on disk, as ``make run`` keeps it). Each run then
 imports the whole catalogue into a new table with bookapi's import at each
-worker count, writes the same books into another new table with a plain
-boto3 batch writer (``Table.batch_writer()``, one thread), and imports the
-catalogue again into a table that already has it. At the end it checks that
+worker count. It writes the same books into another new table with a plain
+boto3 batch writer (``Table.batch_writer()``, one thread). Last, it imports
+the catalogue again into a table that already has it. At the end it checks that
 every row of the file is stored once with its content, lists the problem
 rows of the import's report, and writes the results to a section of
 docs/benchmarks.md.
