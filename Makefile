@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint format typecheck clean
+.PHONY: install run seed bench test check lint format typecheck clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -23,6 +23,14 @@ node_modules/.installed: package.json package-lock.json
 run: install
 	scripts/run-local
 
+# Load the goodbooks-10k sample into the local table, with or without `make run`.
+seed: install
+	scripts/seed
+
+# Time an import of the full goodbooks-10k catalogue; see docs/benchmarks.md.
+bench: install
+	$(BIN)/python -m benchmarks.import_bench
+
 test: check
 	$(BIN)/pytest
 
@@ -33,7 +41,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bookapi tests wsgi.py
+	$(BIN)/mypy bookapi tests benchmarks wsgi.py
 
 format: install
 	$(BIN)/ruff format .

@@ -82,6 +82,15 @@ def parse_json(data: bytes) -> Any:
         ) from None
     if not text.strip():
         raise InvalidJSON("The body is empty.")
+    return loads_strict(text, subject="body")
+
+
+def loads_strict(text: str, subject: str) -> Any:
+    """Parse ``text`` as strict JSON, with the same rules as request bodies.
+
+    ``subject`` names the text in error messages ("body", "line"), so that
+    an :class:`InvalidJSON` reads "The line is not valid JSON: ...".
+    """
     try:
         value = json.loads(
             text,
@@ -91,7 +100,7 @@ def parse_json(data: bytes) -> Any:
         )
     except json.JSONDecodeError as error:
         raise InvalidJSON(
-            f"The body is not valid JSON: {error.msg} "
+            f"The {subject} is not valid JSON: {error.msg} "
             f"at line {error.lineno} column {error.colno}."
         ) from None
     except RecursionError:
@@ -102,7 +111,7 @@ def parse_json(data: bytes) -> Any:
         # Integers longer than Python's digit limit (4300 digits).
         if isinstance(error, InvalidJSON):
             raise
-        raise InvalidJSON("A number in the body is too long.") from None
+        raise InvalidJSON(f"A number in the {subject} is too long.") from None
     _check_values(value)
     return value
 
