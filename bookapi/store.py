@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, PynamoDBException, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -55,7 +56,17 @@ def new_version() -> str:
 
 
 def is_condition_failure(error: PynamoDBException) -> bool:
-    return error.cause_response_code == CONDITION_FAILED
+    """Tell whether DynamoDB rejected a write because its condition was false.
+
+    PynamoDB 6.1's ``cause_response_code`` raises AttributeError when the cause is
+    a botocore error with ``response=None`` (a read timeout or a dropped
+    connection), so the code is read from the ClientError here.
+    """
+    cause = error.cause
+    if not isinstance(cause, ClientError):
+        return False
+    code: str | None = cause.response.get("Error", {}).get("Code")
+    return code == CONDITION_FAILED
 
 
 @dataclass(frozen=True)
