@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint format typecheck clean
+.PHONY: install run test check lint format typecheck clean faults
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -33,7 +33,11 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bookapi tests wsgi.py
+	$(BIN)/mypy bookapi tests benchmarks wsgi.py
+
+# Longer reliability runs; their figures are in docs/reliability.md.
+faults: install
+	$(BIN)/python -m benchmarks.faults
 
 format: install
 	$(BIN)/ruff format .

@@ -24,6 +24,23 @@ ROOT = Path(__file__).resolve().parent.parent
 DYNALITE_CLI = ROOT / "node_modules" / "dynalite" / "cli.js"
 
 
+# Credentials that only local servers accept, for runs outside pytest.
+DUMMY_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def use_dummy_aws_environment() -> None:
+    """Point boto at dummy credentials, so nothing can reach a real account."""
+    os.environ.update(DUMMY_AWS_ENVIRONMENT)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "DYNAMODB_ENDPOINT"):
+        os.environ.pop(name, None)
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -122,11 +139,9 @@ class ApiServer:
         self.log_path = log_path
         self.env = {
             **os.environ,
+            **DUMMY_AWS_ENVIRONMENT,
             "DYNAMODB_ENDPOINT": endpoint,
             "BOOKS_TABLE": table,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
             "LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }
