@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint format typecheck clean faults
+.PHONY: install run test check lint format typecheck clean faults crash
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -38,6 +38,9 @@ typecheck: install
 # Longer reliability runs; their figures are in docs/reliability.md.
 faults: install
 	$(BIN)/python -m benchmarks.faults
+
+crash: install
+	$(BIN)/python -m benchmarks.crash
 
 format: install
 	$(BIN)/ruff format .
