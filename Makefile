@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint format typecheck clean faults crash
+.PHONY: install run test check lint format typecheck clean faults crash races fuzz
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -36,11 +36,17 @@ typecheck: install
 	$(BIN)/mypy bookapi tests benchmarks wsgi.py
 
 # Longer reliability runs; their figures are in docs/reliability.md.
+fuzz: install
+	$(BIN)/pytest --hypothesis-profile=fuzz tests/test_properties.py
+
 faults: install
 	$(BIN)/python -m benchmarks.faults
 
 crash: install
 	$(BIN)/python -m benchmarks.crash
+
+races: install
+	$(BIN)/python -m benchmarks.races
 
 format: install
 	$(BIN)/ruff format .
