@@ -40,7 +40,7 @@ SHARED_APP = settings(suppress_health_check=[HealthCheck.too_slow])
 # Most hostile bodies fail in the parser without a DynamoDB call, so those
 # tests afford five times the profile's examples.
 CHEAP_EXAMPLES = settings(
-    max_examples=5 * settings.default.max_examples,
+    max_examples=5 * settings().max_examples,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
