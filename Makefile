@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint format typecheck clean faults crash races fuzz
+.PHONY: install run test check lint format typecheck clean faults crash races fuzz load
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -47,6 +47,10 @@ crash: install
 
 races: install
 	$(BIN)/python -m benchmarks.races
+
+# Its figures are in docs/benchmarks.md.
+load: install
+	$(BIN)/python -m benchmarks.load
 
 format: install
 	$(BIN)/ruff format .
