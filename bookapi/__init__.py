@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Each app binds its own ``Book`` model, so apps for different tables or
     endpoints can live side by side in one process.
     """
-    from bookapi import cli, requestlog, views
+    from bookapi import cli, requestlog, security, views
     from bookapi.api import BookApi
 
     app = Flask(__name__)
@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(views.blp)
 
     requestlog.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
     return app
 
