@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint format typecheck clean faults crash races fuzz load
+.PHONY: install run test check lint format typecheck clean faults crash races fuzz load audit
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -24,6 +24,7 @@ run: install
 	scripts/run-local
 
 test: check
+	$(BIN)/python scripts/audit.py --allow-unreachable
 	$(BIN)/pytest
 
 check: lint typecheck
@@ -33,7 +34,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bookapi tests benchmarks wsgi.py
+	$(BIN)/mypy bookapi tests benchmarks scripts/audit.py wsgi.py
 
 # Longer reliability runs; their figures are in docs/reliability.md.
 fuzz: install
@@ -51,6 +52,10 @@ races: install
 # Its figures are in docs/benchmarks.md.
 load: install
 	$(BIN)/python -m benchmarks.load
+
+# Fails (exit 2) when the vulnerability service cannot be reached.
+audit: install
+	$(BIN)/python scripts/audit.py
 
 format: install
 	$(BIN)/ruff format .
