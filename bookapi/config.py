@@ -52,8 +52,12 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "AWS_REGION": region,
         "DYNAMODB_ENDPOINT": env.get("DYNAMODB_ENDPOINT") or None,
         # Each DynamoDB call may take at most connect + read timeout, and is
-        # tried at most 1 + retries times, so one request to the API waits at
-        # most about 3 * (1 + 2) s plus backoff: well under API Gateway's 29 s.
+        # tried at most 1 + retries times. botocore 1.44's backoff between
+        # tries is at most 1 s, then 2 s, for throttling (25 ms, then 50 ms,
+        # otherwise). So one call waits at most 3 * (1 + 2) + 3 = 12 s: well
+        # under API Gateway's 29 s (measured in docs/reliability.md).
+        # NOTE: the read timeout bounds each socket read, not a whole
+        # response, so a server that trickles bytes could exceed this bound.
         "DYNAMODB_CONNECT_TIMEOUT": float(env.get("DYNAMODB_CONNECT_TIMEOUT", "1")),
         "DYNAMODB_READ_TIMEOUT": float(env.get("DYNAMODB_READ_TIMEOUT", "2")),
         "DYNAMODB_MAX_RETRIES": int(env.get("DYNAMODB_MAX_RETRIES", "2")),
