@@ -119,10 +119,19 @@ class FaultBench:
         self.server = Dynalite(data_dir=data_dir).start()
         self.proxy = FaultProxy(self.server.port).start()
         create_table(self.server.endpoint, TABLE)
-        self.app = create_app(
+        self.app = self.new_app()
+        self.throttler: Throttler | None = None
+
+    def new_app(self) -> Flask:
+        """Create an app with its own botocore client, so its own retry quota.
+
+        botocore's standard retry mode stops retrying once a client has spent
+        its retry quota on failures, so faults measured on one client would
+        depend on the faults before them.
+        """
+        return create_app(
             {"BOOKS_TABLE": TABLE, "DYNAMODB_ENDPOINT": self.proxy.endpoint}
         )
-        self.throttler: Throttler | None = None
 
     def close(self) -> None:
         self.proxy.stop()
@@ -181,6 +190,7 @@ def send_during_fault(bench: FaultBench, run: FaultRun) -> None:
 def run_fault(bench: FaultBench, fault: str, samples: int) -> FaultRun:
     """Inject ``fault``, send ``samples`` rounds of requests, lift it, and
     measure how long the app takes to serve again."""
+    bench.app = bench.new_app()
     if not bench.serves():
         raise RuntimeError("the API does not serve before the fault")
     run = FaultRun(fault)
