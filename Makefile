@@ -38,7 +38,8 @@ typecheck: install
 
 # Longer reliability runs; their figures are in docs/reliability.md.
 fuzz: install
-	$(BIN)/pytest --hypothesis-profile=fuzz tests/test_properties.py
+	$(BIN)/pytest --hypothesis-profile=fuzz --timeout=1800 --durations=0 \
+		tests/test_properties.py
 
 faults: install
 	$(BIN)/python -m benchmarks.faults
