@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run seed bench test check lint format typecheck clean
+.PHONY: install run seed bench test check lint format typecheck clean faults crash races fuzz load audit
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python -m benchmarks.import_bench
 
 test: check
+	$(BIN)/python scripts/audit.py --allow-unreachable
 	$(BIN)/pytest
 
 check: lint typecheck
@@ -41,7 +42,29 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bookapi tests benchmarks wsgi.py
+	$(BIN)/mypy bookapi tests benchmarks scripts/audit.py wsgi.py
+
+# Longer reliability runs; their figures are in docs/reliability.md.
+fuzz: install
+	$(BIN)/pytest --hypothesis-profile=fuzz --timeout=1800 --durations=0 \
+		tests/test_properties.py
+
+faults: install
+	$(BIN)/python -m benchmarks.faults
+
+crash: install
+	$(BIN)/python -m benchmarks.crash
+
+races: install
+	$(BIN)/python -m benchmarks.races
+
+# Its figures are in docs/benchmarks.md.
+load: install
+	$(BIN)/python -m benchmarks.load
+
+# Fails (exit 2) when the vulnerability service cannot be reached.
+audit: install
+	$(BIN)/python scripts/audit.py
 
 format: install
 	$(BIN)/ruff format .

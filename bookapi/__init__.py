@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Each app binds its own ``Book`` model, so apps for different tables or
     endpoints can live side by side in one process.
     """
-    from bookapi import cli, docs, requestlog, views
+    from bookapi import cli, docs, requestlog, security, views
     from bookapi.api import BookApi
 
     app = Flask(__name__)
@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     docs.init_app(app, api.spec.to_dict())
 
     requestlog.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,28 @@ MAX_BOOK_ID = 2**53 - 1
 # field lengths, every character written as a JSON \u escape pair, fits well
 # inside it.
 MAX_CONTENT_LENGTH = 64 * 1024
+
+
+# An origin as browsers send it: scheme, host and optional port, nothing else.
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", re.ASCII)
+
+
+def parse_origins(value: str) -> list[str]:
+    """Parse ``CORS_ALLOWED_ORIGINS``: origins separated by commas, or ``*``.
+
+    Raises ValueError on anything else, so that a typo cannot silently allow
+    more origins than intended (flask-cors reads some strings as regexes).
+    """
+    origins = [origin.strip() for origin in value.split(",") if origin.strip()]
+    if origins == ["*"]:
+        return origins
+    for origin in origins:
+        if not ORIGIN.fullmatch(origin):
+            raise ValueError(
+                f"CORS_ALLOWED_ORIGINS: {origin!r} is not an origin such as "
+                "https://app.example.com or http://localhost:3000, nor a lone *."
+            )
+    return origins
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -28,14 +51,20 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "BOOKS_TABLE": env.get("BOOKS_TABLE", "books-local"),
         "AWS_REGION": region,
         "DYNAMODB_ENDPOINT": env.get("DYNAMODB_ENDPOINT") or None,
-        # Each DynamoDB call takes at most connect + read timeout and is tried
-        # at most 1 + retries times. With these defaults one API request waits
-        # at most about 3 * (1 + 2) s plus backoff, well under API Gateway's 29 s.
+        # Each DynamoDB call may take at most connect + read timeout, and is
+        # tried at most 1 + retries times. botocore 1.44's backoff between
+        # tries is at most 1 s, then 2 s, for throttling (25 ms, then 50 ms,
+        # otherwise). So one call waits at most 3 * (1 + 2) + 3 = 12 s: well
+        # under API Gateway's 29 s (measured in docs/reliability.md).
+        # NOTE: the read timeout bounds each socket read, not a whole
+        # response, so a server that trickles bytes could exceed this bound.
         "DYNAMODB_CONNECT_TIMEOUT": float(env.get("DYNAMODB_CONNECT_TIMEOUT", "1")),
         "DYNAMODB_READ_TIMEOUT": float(env.get("DYNAMODB_READ_TIMEOUT", "2")),
         "DYNAMODB_MAX_RETRIES": int(env.get("DYNAMODB_MAX_RETRIES", "2")),
         "CURSOR_SECRET": env.get("CURSOR_SECRET") or None,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        # Browser origins allowed to call the API; none by default.
+        "CORS_ALLOWED_ORIGINS": parse_origins(env.get("CORS_ALLOWED_ORIGINS", "")),
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "RETRY_AFTER_SECONDS": 1,
     }

@@ -1,4 +1,4 @@
-"""Request ids, one log line per request, and headers on every response."""
+"""Request ids and one log line per request."""
 
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ def start_request() -> None:
 
 def finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if logger.isEnabledFor(logging.INFO):
         started = g.get("started")
         duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, PynamoDBException, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -63,7 +64,17 @@ def new_version() -> str:
 
 
 def is_condition_failure(error: PynamoDBException) -> bool:
-    return error.cause_response_code == CONDITION_FAILED
+    """Tell whether DynamoDB rejected a write because its condition was false.
+
+    PynamoDB 6.1's ``cause_response_code`` raises AttributeError when the cause is
+    a botocore error with ``response=None`` (a read timeout or a dropped
+    connection), so the code is read from the ClientError here.
+    """
+    cause = error.cause
+    if not isinstance(cause, ClientError):
+        return False
+    code: str | None = cause.response.get("Error", {}).get("Code")
+    return code == CONDITION_FAILED
 
 
 @dataclass(frozen=True)
@@ -191,11 +202,22 @@ class BookStore:
                 return_values="ALL_OLD",
             )
         except UpdateError as error:
-            if is_condition_failure(error):
+            if not is_condition_failure(error):
+                raise
+            own = self._find(book_id)
+            if own is None or own.version != version:
                 raise PreconditionFailed(book_id) from None
-            raise
+            # A retry failed its condition against this call's own earlier
+            # attempt, whose response was lost (see _find).
+            return WriteResult(book=own, created=own.created_at == now)
 
         old = data.get("Attributes")
+        if old and old["version"]["S"] == version:
+            # The retry replaced this call's own earlier attempt, which had
+            # created the book if it set createdAt.
+            created = old["createdAt"]["S"] == now
+        else:
+            created = not old
         created_at = old["createdAt"]["S"] if old else now
         book = model(
             book_id,
@@ -206,7 +228,7 @@ class BookStore:
             updated_at=now,
             version=version,
         )
-        return WriteResult(book=book, created=not old)
+        return WriteResult(book=book, created=created)
 
     def patch(
         self,
@@ -226,7 +248,8 @@ class BookStore:
             actions.append(
                 attribute.remove() if value is None else attribute.set(value)
             )
-        actions += [model.updated_at.set(utc_now()), model.version.set(new_version())]
+        version = new_version()
+        actions += [model.updated_at.set(utc_now()), model.version.set(version)]
 
         condition = model.book_id.exists()
         extra = precondition.to_condition(model)
@@ -241,9 +264,15 @@ class BookStore:
                 return_values="ALL_NEW",
             )
         except UpdateError as error:
-            if is_condition_failure(error):
-                raise self._explain_condition_failure(book_id) from None
-            raise
+            if not is_condition_failure(error):
+                raise
+            stored = self._find(book_id)
+            if stored is None:
+                raise BookNotFound(book_id) from None
+            if stored.version != version:
+                raise PreconditionFailed(book_id) from None
+            # This call's own earlier attempt stored the change (see _find).
+            return stored
         return model.from_raw_data(data["Attributes"])
 
     def delete(
@@ -265,6 +294,20 @@ class BookStore:
         if not old:
             raise BookNotFound(book_id)
         return model.from_raw_data(old)
+
+    def _find(self, book_id: int) -> Book | None:
+        """Read a book after a write failed its condition, or return None.
+
+        botocore retries a write whose response was lost (a read timeout or a
+        reset connection). When the lost attempt had been applied, the retry
+        fails its condition against that very write. Only this call knows the
+        random version it wrote, so a stored book with that version means the
+        write succeeded.
+        """
+        try:
+            return self.get(book_id)
+        except BookNotFound:
+            return None
 
     def _explain_condition_failure(self, book_id: int) -> Exception:
         """Tell a missing book from a changed one after a failed condition.

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from moto import mock_aws
 
 from bookapi import create_app
@@ -30,6 +31,13 @@ for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "DYNAMODB_ENDPOINT", "BOOKS_TABL
     os.environ.pop(name, None)
 
 table_numbers = itertools.count(1)
+
+# Example counts of the property tests: "bounded" keeps make test short,
+# "fuzz" is for make fuzz (pytest --hypothesis-profile=fuzz). Deadlines are
+# off because dynalite's latency varies with the machine's load.
+settings.register_profile("bounded", max_examples=40, deadline=None)
+settings.register_profile("fuzz", max_examples=2000, deadline=None)
+settings.load_profile("bounded")
 
 
 @pytest.fixture(scope="session")
