@@ -5,8 +5,9 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 5000
 
-.PHONY: install run test check lint format typecheck clean
+.PHONY: install run test newman check lint format typecheck clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +26,10 @@ run: install
 
 test: check
 	$(BIN)/pytest
+
+# The Postman collection, run by newman against the server of `make run`.
+newman: install
+	scripts/newman http://127.0.0.1:$(PORT)
 
 check: lint typecheck
 

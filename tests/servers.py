@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DYNALITE_CLI = ROOT / "node_modules" / "dynalite" / "cli.js"
+# Environment for the HTTP clients that tests run: they bypass any proxy set
+# in the environment, because every server of the tests is on 127.0.0.1.
+NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
 def free_port() -> int:
@@ -76,3 +87,94 @@ class Dynalite:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+
+class ApiServer:
+    """The API served over HTTP on 127.0.0.1 by a process group of its own.
+
+    :meth:`waitress` serves it as in production, with waitress. Its output goes
+    to ``log_path``.
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        port: int,
+        environment: Mapping[str, str],
+        log_path: Path,
+    ) -> None:
+        self.command = command
+        self.port = port
+        self.environment = dict(environment)
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def waitress(cls, endpoint: str, table: str, log_path: Path) -> ApiServer:
+        """Serve ``table`` at the DynamoDB ``endpoint``; the table must exist."""
+        port = free_port()
+        command = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}"]
+        environment = {"DYNAMODB_ENDPOINT": endpoint, "BOOKS_TABLE": table}
+        return cls([*command, "wsgi:app"], port, environment, log_path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def request_json(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Send a request straight to the server and return its JSON body."""
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"} if data else {},
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=10) as response:
+            return json.load(response)
+
+    def start(self, timeout: float = 30.0) -> ApiServer:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env={**os.environ, **self.environment},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                output = self.log_path.read_text(errors="replace")
+                self.process = None
+                raise RuntimeError(f"the API server exited at start:\n{output}")
+            try:
+                wait_for_port(self.port, timeout=0.2)
+                return self
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+
+    def stop(self) -> None:
+        """Stop the server and every process it started."""
+        if self.process is None:
+            return
+        group = self.process.pid
+        self._signal(group, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._signal(group, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    @staticmethod
+    def _signal(group: int, number: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, number)
