@@ -1,15 +1,22 @@
 # bookapi's commands. `make run` serves the API locally; `make test` runs every
 # check. Both install what is missing first (.venv from the requirements files,
-# node_modules from package-lock.json).
+# node_modules from package-lock.json, and for the tests Debian's Chromium).
 
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# The headless browser of the docs page test: Debian's package, since browser
+# downloads of test tools are not used here. CHROMIUM=/path names another.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 5000
 
-.PHONY: install run test newman check lint format typecheck clean
+.PHONY: install chromium run test newman check lint format typecheck clean
 
 install: $(VENV)/.installed node_modules/.installed
+
+chromium: $(CHROMIUM)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +28,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# Installed only when missing; apt-get needs root, so others go through sudo.
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
 run: install
 	scripts/run-local
 
-test: check
+test: check chromium
 	$(BIN)/pytest
 
 # The Postman collection, run by newman against the server of `make run`.
