@@ -17,6 +17,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DYNALITE_CLI = ROOT / "node_modules" / "dynalite" / "cli.js"
+RUN_LOCAL = ROOT / "scripts" / "run-local"
 # Environment for the HTTP clients that tests run: they bypass any proxy set
 # in the environment, because every server of the tests is on 127.0.0.1.
 NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
@@ -92,8 +93,9 @@ class Dynalite:
 class ApiServer:
     """The API served over HTTP on 127.0.0.1 by a process group of its own.
 
-    :meth:`waitress` serves it as in production, with waitress. Its output goes
-    to ``log_path``.
+    :meth:`waitress` serves it as in production, with waitress;
+    :meth:`run_local` as ``make run`` does, with ``flask run``.
+    Its output goes to ``log_path``.
     """
 
     def __init__(
@@ -116,6 +118,17 @@ class ApiServer:
         command = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}"]
         environment = {"DYNAMODB_ENDPOINT": endpoint, "BOOKS_TABLE": table}
         return cls([*command, "wsgi:app"], port, environment, log_path)
+
+    @classmethod
+    def run_local(cls, endpoint: str, table: str, log_path: Path) -> ApiServer:
+        """Serve as ``make run`` does, on an existing DynamoDB ``endpoint``."""
+        port = free_port()
+        environment = {
+            "DYNAMODB_ENDPOINT": endpoint,
+            "BOOKS_TABLE": table,
+            "PORT": str(port),
+        }
+        return cls([str(RUN_LOCAL)], port, environment, log_path)
 
     @property
     def url(self) -> str:
