@@ -1,14 +1,22 @@
 # bookapi's commands. `make run` serves the API locally; `make test` runs every
 # check. Both install what is missing first (.venv from the requirements files,
-# node_modules from package-lock.json).
+# node_modules from package-lock.json, and for the tests Debian's Chromium).
 
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# The headless browser of the docs page test: Debian's package, since browser
+# downloads of test tools are not used here. CHROMIUM=/path names another.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+PORT ?= 5000
 
-.PHONY: install run seed bench test check lint format typecheck clean faults crash races fuzz load audit
+.PHONY: install chromium run seed bench test newman check lint format typecheck clean faults crash races fuzz load audit
 
 install: $(VENV)/.installed node_modules/.installed
+
+chromium: $(CHROMIUM)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +27,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
+
+# Installed only when missing; apt-get needs root, so others go through sudo.
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 run: install
 	scripts/run-local
@@ -31,9 +44,13 @@ seed: install
 bench: install
 	$(BIN)/python -m benchmarks.import_bench
 
-test: check
+test: check chromium
 	$(BIN)/python scripts/audit.py --allow-unreachable
 	$(BIN)/pytest
+
+# The Postman collection, run by newman against the server of `make run`.
+newman: install
+	scripts/newman http://127.0.0.1:$(PORT)
 
 check: lint typecheck
 

@@ -2,6 +2,7 @@
 
 Every API test that takes ``app`` or ``client`` runs twice: on moto's
 in-process ``mock_aws`` and against a dynalite process on 127.0.0.1.
+``http_api`` serves the API over HTTP for clients in other processes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hypothesis import settings
 from moto import mock_aws
 
 from bookapi import create_app
-from tests.servers import Dynalite
+from tests.servers import Dynalite, ServerProcess
 
 DUMMY_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -79,3 +80,16 @@ def app(backend: str | None) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def http_api(
+    dynalite_server: Dynalite, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """The API served by waitress on 127.0.0.1, on a new dynalite table."""
+    table = f"books-http-{os.getpid()}-{next(table_numbers)}"
+    make_app(dynalite_server.endpoint, table)
+    log_path = tmp_path_factory.mktemp("http-api") / "server.log"
+    server = ServerProcess.waitress(dynalite_server.endpoint, table, log_path).start()
+    yield server
+    server.stop()

@@ -8,13 +8,15 @@ import http.client
 import json
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,10 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DYNALITE_CLI = ROOT / "node_modules" / "dynalite" / "cli.js"
+RUN_LOCAL = ROOT / "scripts" / "run-local"
+# Environment for the HTTP clients that tests run: they bypass any proxy set
+# in the environment, because every server of the tests is on 127.0.0.1.
+NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
 # Credentials that only local servers accept, for runs outside pytest.
@@ -425,3 +431,108 @@ class HttpClient:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+class ServerProcess:
+    """The API served over HTTP on 127.0.0.1 by a process group of its own.
+
+    Unlike :class:`ApiServer`, it can also serve through ``scripts/run-local``.
+
+    :meth:`waitress` serves it as in production, with waitress;
+    :meth:`run_local` as ``make run`` does, with ``flask run``.
+    Its output goes to ``log_path``.
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        port: int,
+        environment: Mapping[str, str],
+        log_path: Path,
+    ) -> None:
+        self.command = command
+        self.port = port
+        self.environment = dict(environment)
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def waitress(cls, endpoint: str, table: str, log_path: Path) -> ServerProcess:
+        """Serve ``table`` at the DynamoDB ``endpoint``; the table must exist."""
+        port = free_port()
+        command = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}"]
+        environment = {"DYNAMODB_ENDPOINT": endpoint, "BOOKS_TABLE": table}
+        return cls([*command, "wsgi:app"], port, environment, log_path)
+
+    @classmethod
+    def run_local(cls, endpoint: str, table: str, log_path: Path) -> ServerProcess:
+        """Serve as ``make run`` does, on an existing DynamoDB ``endpoint``."""
+        port = free_port()
+        environment = {
+            "DYNAMODB_ENDPOINT": endpoint,
+            "BOOKS_TABLE": table,
+            "PORT": str(port),
+        }
+        return cls([str(RUN_LOCAL)], port, environment, log_path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def request_json(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Send a request straight to the server and return its JSON body."""
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"} if data else {},
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=10) as response:
+            return json.load(response)
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env={**os.environ, **self.environment},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                output = self.log_path.read_text(errors="replace")
+                self.process = None
+                raise RuntimeError(f"the API server exited at start:\n{output}")
+            try:
+                wait_for_port(self.port, timeout=0.2)
+                return self
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+
+    def stop(self) -> None:
+        """Stop the server and every process it started."""
+        if self.process is None:
+            return
+        group = self.process.pid
+        self._signal(group, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._signal(group, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    @staticmethod
+    def _signal(group: int, number: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, number)

@@ -115,3 +115,22 @@ def test_docs_page_works_offline() -> None:
     assert '"/openapi.json"' in html
     assert asset.status_code == 200
     assert len(asset.data) > 100_000
+
+
+def test_every_error_response_is_documented_as_a_problem() -> None:
+    document = spec(api_app().test_client())
+    components = document["components"]["responses"]
+
+    media_types = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for status, response in operation["responses"].items():
+                if status == "default" or int(status) >= 400:
+                    if "$ref" in response:
+                        response = components[response["$ref"].rsplit("/", 1)[1]]
+                    media_types[(method, path, status)] = list(response["content"])
+
+    assert media_types
+    assert {key: ["application/problem+json"] for key in media_types} == media_types
