@@ -22,7 +22,12 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from bookapi.config import MAX_BOOK_ID
-from bookapi.schemas import MAX_AUTHOR_LENGTH, MAX_GENRE_LENGTH, MAX_NAME_LENGTH
+from bookapi.schemas import (
+    MAX_AUTHOR_LENGTH,
+    MAX_GENRE_LENGTH,
+    MAX_INDEX_KEY_BYTES,
+    MAX_NAME_LENGTH,
+)
 from tests.conftest import make_app
 from tests.servers import Dynalite
 
@@ -76,6 +81,20 @@ def text_field(max_length: int) -> st.SearchStrategy[str]:
     ).filter(lambda text: text.strip() != "")
 
 
+def truncate_to_bytes(text: str, max_bytes: int) -> str:
+    """Cut ``text`` at a character boundary to at most ``max_bytes`` of UTF-8."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def index_key_field(max_length: int) -> st.SearchStrategy[str]:
+    """Text for author or genre, which DynamoDB indexes limit to 2048 bytes."""
+    return (
+        text_field(max_length)
+        .map(lambda text: truncate_to_bytes(text, MAX_INDEX_KEY_BYTES))
+        .filter(lambda text: text.strip() != "")
+    )
+
+
 book_ids = st.one_of(
     st.sampled_from([1, 2, MAX_BOOK_ID - 1, MAX_BOOK_ID]),
     st.integers(min_value=1, max_value=MAX_BOOK_ID),
@@ -83,8 +102,8 @@ book_ids = st.one_of(
 valid_books = st.fixed_dictionaries(
     {"bookId": book_ids, "name": text_field(MAX_NAME_LENGTH)},
     optional={
-        "author": text_field(MAX_AUTHOR_LENGTH),
-        "genre": text_field(MAX_GENRE_LENGTH),
+        "author": index_key_field(MAX_AUTHOR_LENGTH),
+        "genre": index_key_field(MAX_GENRE_LENGTH),
     },
 )
 
