@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bookapi tests wsgi.py
+	$(BIN)/mypy bookapi deploy tests wsgi.py
 
 format: install
 	$(BIN)/ruff format .
