@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from bookapi import create_app
 from tests import netguard
+from tests.rehearsal.processes import StandInProcess
 from tests.servers import Dynalite
 
 netguard.install()
@@ -60,6 +61,15 @@ def dynalite_server() -> Iterator[Dynalite]:
     server = Dynalite().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The endpoint of the deploy rehearsal's AWS stand-in on 127.0.0.1."""
+    log = tmp_path_factory.mktemp("standin") / "standin.log"
+    process = StandInProcess(log).start()
+    yield process.endpoint
+    process.stop()
 
 
 @pytest.fixture(params=["moto", "dynalite"])
