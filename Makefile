@@ -12,8 +12,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?= dev
 
-.PHONY: install run test check lint format typecheck clean \
-	deploy-venv deploy update package table
+.PHONY: install run test check lint format typecheck clean pytest \
+	deploy-venv deploy update package table rehearse
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -30,7 +30,9 @@ node_modules/.installed: package.json package-lock.json
 run: install
 	scripts/run-local
 
-test: check
+test: check rehearse pytest
+
+pytest: install
 	$(BIN)/pytest
 
 check: lint typecheck
@@ -64,6 +66,11 @@ update:
 package:
 	mkdir -p dist
 	scripts/zappa $(STAGE) package -o dist/bookapi-$(STAGE).zip
+
+# Deploy, update, roll back and undeploy the stage on a local AWS stand-in,
+# and serve the API from the uploaded package; see docs/deploy.md.
+rehearse: install
+	$(BIN)/python -m tests.rehearsal $(STAGE)
 
 clean:
 	rm -rf $(VENV) .venv-deploy-* node_modules dist test-artifacts \
