@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,17 @@ def rehearse(request: pytest.FixtureRequest) -> Rehearse:
         return stream.getvalue()
 
     return run
+
+
+def deploy_venv() -> Path:
+    """Return the dev stage's deploy venv, building it if it is missing."""
+    output = subprocess.run(
+        [str(ROOT / "scripts" / "deploy-venv"), "dev"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return ROOT / output.strip()
 
 
 def require_api_keys(settings: Settings) -> None:
@@ -131,7 +143,7 @@ def test_log_check_finds_key_in_debug_logs(tmp_path: Path) -> None:
     task_dir = tmp_path / "task"
     with zipfile.ZipFile(package) as archive:
         archive.extractall(task_dir)
-    site_packages = venv / "lib" / "python3.11" / "site-packages"
+    site_packages = venv / "lib" / variant.runtime / "site-packages"
     sdk_dir = link_aws_sdk(site_packages, tmp_path / "sdk")
     configuration = {
         "FunctionName": "bookapi-dev",
@@ -174,19 +186,6 @@ def test_log_check_finds_key_in_debug_logs(tmp_path: Path) -> None:
 
     assert any("contains the x-api-key value" in p for p in problems)
     assert any("contains the Authorization value" in p for p in problems)
-
-
-def deploy_venv() -> Path:
-    """Return the dev stage's deploy venv, building it if it is missing."""
-    import subprocess
-
-    output = subprocess.run(
-        [str(ROOT / "scripts" / "deploy-venv"), "dev"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return ROOT / output.strip()
 
 
 def test_settings_variant_keeps_policies_reachable(tmp_path: Path) -> None:

@@ -32,7 +32,12 @@ from typing import Any, TextIO
 import boto3
 
 from tests.rehearsal import package as pkg
-from tests.rehearsal.deployment import DUMMY_CREDENTIALS, StandInAws
+from tests.rehearsal.deployment import (
+    DUMMY_CREDENTIALS,
+    FunctionCode,
+    RestApi,
+    StandInAws,
+)
 from tests.rehearsal.events import RestApiGateway, keep_warm_event
 from tests.rehearsal.policy import Statement, evaluate
 from tests.rehearsal.processes import (
@@ -170,15 +175,20 @@ class Rehearsal:
     # Steps before anything is deployed.
 
     def prepare(self) -> None:
-        with self.log.step(f"preflight: settings of stage {self.stage}") as step:
-            self.settings = StageSettings.load(self.settings_path, self.stage)
+        with self.log.step(f"deploy venv: scripts/deploy-venv {self.stage}") as step:
             # Building the venv may install from the package registry, so it
             # runs in this process's environment, without the network guard.
             script = [str(ROOT / "scripts" / "deploy-venv"), self.stage]
-            self.venv = ROOT / self.run_script(script, env=None).strip()
+            built = self.run_script(script, env=None)
+            self.venv = ROOT / built.stdout.strip()
             self.venv_python = self.run_script(
                 [str(self.venv / "bin" / "python"), "-c", PRINT_VERSION], env=None
-            ).strip()
+            ).stdout.strip()
+            state = "built" if "Building" in built.stderr else "up to date"
+            step.note(f"{self.venv.name} (Python {self.venv_python}): {state}")
+
+        with self.log.step(f"preflight: settings of stage {self.stage}") as step:
+            self.settings = StageSettings.load(self.settings_path, self.stage)
             check("preflight", preflight(self.settings, self.venv_python))
             config = self.settings.config
             step.note(
@@ -190,11 +200,13 @@ class Rehearsal:
                 f"{on_off(config['keep_warm'])}, api_key_required "
                 f"{on_off(config.get('api_key_required'))}"
             )
+            policy = self.settings.policy_path()
+            if policy is not None and policy.is_relative_to(ROOT):
+                policy = policy.relative_to(ROOT)
             step.note(
-                f"role policy {self.settings.policy_path()}: needs met, "
+                f"role policy {policy}: needs met, "
                 f"{len(self.settings.access().forbidden())} forbidden probes denied"
             )
-            step.note(f"deploy venv {self.venv.name} (Python {self.venv_python})")
             self.zappa_settings = self.settings.rehearsal_file(self.work)
             self.project = self.stage_project()
             self.rules = self.package_rules()
@@ -288,8 +300,12 @@ class Rehearsal:
                 },
             )
             tables = self.dynamodb().list_tables()["TableNames"]
-            check("table", [] if tables == [self.settings.table] else [f"{tables}"])
-            step.note(output.strip().splitlines()[-1])
+            if tables != [self.settings.table]:
+                raise RehearsalFailed(
+                    "table",
+                    [f"DynamoDB has tables {tables}, not {self.settings.table}"],
+                )
+            step.note(output.stdout.strip().splitlines()[-1])
 
     # Zappa's commands and the checks after each.
 
@@ -329,15 +345,19 @@ class Rehearsal:
         with self.log.step(f"zappa rollback {self.stage} -n 1") as step:
             self.zappa("rollback", "-n", "1")
             rolled_back = self.verify("rollback", step, book_id=4203, mark=None)
+            problems = []
             if rolled_back.sha256 != deployed.sha256:
-                raise RehearsalFailed(
-                    "rollback",
-                    [
-                        f"the function's code has SHA-256 {rolled_back.sha256}, not "
-                        f"the deployed {deployed.sha256}"
-                    ],
+                problems.append(
+                    f"the function's code has SHA-256 {rolled_back.sha256}, not "
+                    f"the deployed {deployed.sha256}"
                 )
-            step.note("the code is byte for byte the deployed one again")
+            if rolled_back.version <= updated.version:
+                problems.append("the rollback published no new version")
+            check("rollback", problems)
+            step.note(
+                f"version {rolled_back.version} has byte for byte the code of "
+                f"version {deployed.version}"
+            )
 
     def undeploy(self) -> None:
         with self.log.step(f"zappa undeploy {self.stage}") as step:
@@ -350,6 +370,30 @@ class Rehearsal:
         self, phase: str, step: Step, book_id: int, mark: str | None
     ) -> Deployed:
         """Check everything deployed, then serve the API from the code."""
+        code, versions = self.check_function(phase, step)
+        self.check_role(phase, step, code.configuration)
+        api = self.check_api(phase, step, code.configuration)
+
+        task_dir = self.work / f"task-{phase}"
+        with zipfile.ZipFile(io.BytesIO(code.code)) as archive:
+            archive.extractall(task_dir)
+        gateway = RestApiGateway(
+            api_id=api.api_id,
+            region=self.settings.region,
+            stage=self.stage,
+            account_id=self.aws.account_id,
+            binary_bodies="*/*" in api.binary_media_types,
+            api_key=api.api_key or "rehearsal-key-" + secrets.token_hex(16),
+            api_key_id=api.api_key_id or "rehearsal-key-id",
+            authorization="Bearer rehearsal-token-" + secrets.token_hex(16),
+        )
+        self.serve(phase, step, code.configuration, task_dir, gateway, book_id, mark)
+        if phase == "deploy":
+            self.serve_without_dynamodb(step, code.configuration, task_dir, gateway)
+        return Deployed(sha256=code.sha256, version=max(versions, default=0))
+
+    def check_function(self, phase: str, step: Step) -> tuple[FunctionCode, list[int]]:
+        """Fetch and check the function's code and configuration."""
         try:
             code = self.aws.function_code()
         except AssertionError as error:
@@ -365,7 +409,9 @@ class Rehearsal:
             "fetched from it"
         )
         step.note(self.describe_package(report))
+        return code, versions
 
+    def check_role(self, phase: str, step: Step, configuration: dict[str, Any]) -> None:
         role, statements = self.role_policy(phase, configuration)
         access = self.settings.access(self.aws.account_id)
         check(
@@ -376,33 +422,22 @@ class Rehearsal:
             f"role {role}: needs met, {len(access.forbidden())} forbidden probes denied"
         )
 
+    def check_api(
+        self, phase: str, step: Step, configuration: dict[str, Any]
+    ) -> RestApi:
+        """Check the REST API's stage, its API keys and the keep-warm rule."""
         api = self.aws.rest_api()
         problems = self.aws.api_key_problems(api)
         problems += self.aws.keep_warm_problems(configuration["FunctionArn"])
         check(f"{phase}: API Gateway", problems)
+        rules = self.aws.keep_warm_rules()
         step.note(
             f"REST API {api.api_id}, stage {self.stage}, binary media types "
             f"{api.binary_media_types or 'none'}, usage plans: "
-            f"{', '.join(api.usage_plans) or 'none (no API keys)'}"
+            f"{', '.join(api.usage_plans) or 'none (no API keys)'}, keep-warm "
+            f"rule: {rules[0]['ScheduleExpression'] if rules else 'none'}"
         )
-
-        task_dir = self.work / f"task-{phase}"
-        with zipfile.ZipFile(io.BytesIO(code.code)) as archive:
-            archive.extractall(task_dir)
-        gateway = RestApiGateway(
-            api_id=api.api_id,
-            region=self.settings.region,
-            stage=self.stage,
-            account_id=self.aws.account_id,
-            binary_bodies="*/*" in api.binary_media_types,
-            api_key=api.api_key or "rehearsal-key-" + secrets.token_hex(16),
-            api_key_id=api.api_key_id or "rehearsal-key-id",
-            authorization="Bearer rehearsal-token-" + secrets.token_hex(16),
-        )
-        self.serve(phase, step, configuration, task_dir, gateway, book_id, mark)
-        if phase == "deploy":
-            self.serve_without_dynamodb(step, configuration, task_dir, gateway)
-        return Deployed(sha256=code.sha256, version=max(versions, default=0))
+        return api
 
     def role_policy(
         self, phase: str, configuration: dict[str, Any]
@@ -556,11 +591,11 @@ class Rehearsal:
             **DUMMY_CREDENTIALS,
         )
 
-    def run_script(self, command: list[str], env: dict[str, str] | None) -> str:
-        """Run a project script from the project folder and return its output.
-
-        ``env`` None inherits this process's environment.
-        """
+    def run_script(
+        self, command: list[str], env: dict[str, str] | None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command from the project folder; raise RehearsalFailed if it
+        fails. ``env`` None inherits this process's environment."""
         result = subprocess.run(
             command,
             cwd=ROOT,
@@ -574,7 +609,7 @@ class Rehearsal:
                 " ".join(Path(c).name for c in command[:2]),
                 [f"exited with code {result.returncode}", *result.stderr.splitlines()],
             )
-        return result.stdout
+        return result
 
     def zappa(self, command: str, *args: str) -> str:
         return run_zappa(

@@ -2,7 +2,7 @@
 
 Zappa 0.63 deploys to moto 5.2's server as it does to AWS, except where moto
 lacks an operation or responds differently from AWS. ``StandInApp`` passes
-every request to moto and fills those gaps; each gap is one function below,
+every request to moto and fills those gaps; each gap is one method below,
 named for what it fixes. Run it as a process of its own:
 
     python -m tests.rehearsal.standin --port 0
