@@ -1,6 +1,11 @@
 # bookapi's commands. `make run` serves the API locally; `make test` runs every
 # check. Both install what is missing first (.venv from the requirements files,
 # node_modules from package-lock.json, and for the tests Debian's Chromium).
+#
+# The deploy commands work on one stage of zappa_settings.json (STAGE, default
+# dev) from that stage's lean deploy venv, .venv-deploy-<runtime>, which
+# scripts/deploy-venv builds with the Python of the stage's Lambda runtime and
+# rebuilds only when a requirements file changes.
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -11,14 +16,17 @@ CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 5000
+STAGE ?= dev
 
-.PHONY: install chromium run seed bench test newman check lint format typecheck clean faults crash races fuzz load audit
+.PHONY: install chromium run seed bench test pytest newman check lint format \
+	typecheck clean faults crash races fuzz load audit \
+	deploy-venv deploy update package table rehearse
 
 install: $(VENV)/.installed node_modules/.installed
 
 chromium: $(CHROMIUM)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-deploy.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -44,7 +52,9 @@ seed: install
 bench: install
 	$(BIN)/python -m benchmarks.import_bench
 
-test: check chromium
+test: check rehearse pytest
+
+pytest: install chromium
 	$(BIN)/python scripts/audit.py --allow-unreachable
 	$(BIN)/pytest
 
@@ -59,7 +69,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bookapi tests benchmarks scripts/audit.py wsgi.py
+	$(BIN)/mypy bookapi deploy tests benchmarks scripts/audit.py wsgi.py
 
 # Longer reliability runs; their figures are in docs/reliability.md.
 fuzz: install
@@ -87,5 +97,30 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+deploy-venv:
+	scripts/deploy-venv $(STAGE)
+
+# Create the stage's DynamoDB table before its first deploy.
+table:
+	scripts/stage-table $(STAGE)
+
+deploy:
+	scripts/zappa $(STAGE) deploy
+
+update:
+	scripts/zappa $(STAGE) update
+
+# The zip that `zappa deploy` would upload, at a stable path for inspection
+# and benchmarks.
+package:
+	mkdir -p dist
+	scripts/zappa $(STAGE) package -o dist/bookapi-$(STAGE).zip
+
+# Deploy, update, roll back and undeploy the stage on a local AWS stand-in,
+# and serve the API from the uploaded package; see docs/deploy.md.
+rehearse: install
+	$(BIN)/python -m tests.rehearsal $(STAGE)
+
 clean:
-	rm -rf $(VENV) node_modules dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-deploy-* node_modules dist test-artifacts \
+		.pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,10 @@
 Every API test that takes ``app`` or ``client`` runs twice: on moto's
 in-process ``mock_aws`` and against a dynalite process on 127.0.0.1.
 ``http_api`` serves the API over HTTP for clients in other processes.
+
+The network guard is installed for the whole session: a connection or name
+lookup aimed at anything but loopback raises at once, and the test that made
+it fails even when the code under test swallows the error.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from hypothesis import settings
 from moto import mock_aws
 
 from bookapi import create_app
+from tests import netguard
+from tests.rehearsal.processes import StandInProcess
 from tests.servers import Dynalite, ServerProcess
+
+netguard.install()
+
+# pytester runs the guard's own test of a test that swallows a blocked call.
+pytest_plugins = ["pytester"]
 
 DUMMY_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -26,6 +37,9 @@ DUMMY_AWS_ENVIRONMENT = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
+    # botocore must never query the EC2 instance metadata service (a
+    # link-local address) for credentials or a region.
+    "AWS_EC2_METADATA_DISABLED": "true",
 }
 os.environ.update(DUMMY_AWS_ENVIRONMENT)
 for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "DYNAMODB_ENDPOINT", "BOOKS_TABLE"):
@@ -41,11 +55,30 @@ settings.register_profile("fuzz", max_examples=2000, deadline=None)
 settings.load_profile("bounded")
 
 
+@pytest.fixture(autouse=True)
+def loopback_only() -> Iterator[None]:
+    """Fail the test if anything in it tried to reach beyond loopback."""
+    already_blocked = len(netguard.violations)
+    yield
+    blocked = netguard.violations[already_blocked:]
+    if blocked:
+        pytest.fail("\n".join(blocked), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def dynalite_server() -> Iterator[Dynalite]:
     server = Dynalite().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The endpoint of the deploy rehearsal's AWS stand-in on 127.0.0.1."""
+    log = tmp_path_factory.mktemp("standin") / "standin.log"
+    process = StandInProcess(log).start()
+    yield process.endpoint
+    process.stop()
 
 
 @pytest.fixture(params=["moto", "dynalite"])
