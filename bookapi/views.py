@@ -150,10 +150,15 @@ def write_precondition(allow_create_only: bool) -> Precondition:
         if if_match.star_tag:
             exists = True
         else:
-            versions = frozenset(if_match.as_set(include_weak=False))
+            # Werkzeug reads the empty entity tag "" as None; no version is empty.
+            versions = frozenset(
+                tag for tag in if_match.as_set(include_weak=False) if tag
+            )
             if not versions:
                 # Weak tags never match in If-Match (RFC 9110, strong comparison).
-                raise Problem(412, "If-Match needs a strong ETag, not a weak one.")
+                raise Problem(
+                    412, "If-Match needs a strong, non-empty ETag: none matches."
+                )
             return Precondition(versions=versions, exists=exists)
     return Precondition(exists=exists)
 
