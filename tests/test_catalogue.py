@@ -384,3 +384,28 @@ def test_empty_entity_tag_in_if_match_is_412(
 
     assert_problem(response, 412)
     assert stored(app, 7) == created
+
+
+@pytest.mark.parametrize(
+    ("method", "header", "value"),
+    [
+        ("PATCH", "If-Match", '"a" junk'),
+        ("DELETE", "If-Match", 'junk "a"'),
+        ("PUT", "If-Match", ""),
+        ("POST", "If-Match", ","),
+        ("PUT", "If-None-Match", "* junk"),
+        ("POST", "If-None-Match", ""),
+    ],
+)
+def test_unreadable_precondition_header_is_400(
+    client: FlaskClient, app: Flask, method: str, header: str, value: str
+) -> None:
+    created = client.post("/book", json=DUNE).get_json()
+    path = "/book" if method == "POST" else "/book/7"
+    body = {"name": "x"} if method != "POST" else {**DUNE, "name": "x"}
+
+    response = client.open(path, method=method, json=body, headers={header: value})
+
+    problem = assert_problem(response, 400)
+    assert header in problem["detail"]
+    assert stored(app, 7) == created
