@@ -111,7 +111,7 @@ IF_MATCH = {
     "in": "header",
     "name": "If-Match",
     "required": False,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "minLength": 1},
     "description": "Write only if the book's ETag is one of these (or * for any).",
 }
 IF_NONE_MATCH_WRITE = {

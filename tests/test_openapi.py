@@ -87,6 +87,23 @@ def test_error_responses_are_problem_details() -> None:
                     assert content == ["application/problem+json"], (method, path)
 
 
+def test_document_states_the_text_rules() -> None:
+    document = spec(api_app().test_client())
+    schemas = document["components"]["schemas"]
+    query = document["paths"]["/book"]["get"]["parameters"]
+
+    for schema in ("BookIn", "BookPut", "BookPatch"):
+        for name in ("name", "author", "genre"):
+            text = schemas[schema]["properties"][name]
+            assert text["minLength"] == 1, (schema, name)
+            assert text["pattern"] == r"\S", (schema, name)
+    for parameter in query:
+        if parameter["name"] in ("author", "genre"):
+            assert parameter["schema"]["pattern"] == r"\S"
+    for name in ("createdAt", "updatedAt"):
+        assert schemas["Book"]["properties"][name]["format"] == "date-time"
+
+
 def test_document_names_the_http_headers() -> None:
     document = spec(api_app().test_client())
     text = str(document)
