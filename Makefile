@@ -1,6 +1,7 @@
 # bookapi's commands. `make run` serves the API locally; `make test` runs every
-# check. Both install what is missing first (.venv from the requirements files,
-# node_modules from package-lock.json).
+# check; `make fuzz` runs a long property-based test of the API from its OpenAPI
+# document. All install what is missing first (.venv from the requirements
+# files, node_modules from package-lock.json).
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -35,9 +36,19 @@ lint: install
 typecheck: install
 	$(BIN)/mypy bookapi tests wsgi.py
 
+# FUZZ_EXAMPLES generated requests per operation in the fuzzing phase, a new
+# random seed each run; FUZZ_ARGS passes more options to `st run`, such as
+# FUZZ_ARGS="--seed 1" to repeat a run.
+FUZZ_EXAMPLES ?= 1000
+FUZZ_ARGS ?=
+
+.PHONY: fuzz
+fuzz: install
+	$(BIN)/python -m tests.fuzz --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
+
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) node_modules dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules dist .pytest_cache .mypy_cache .ruff_cache .schemathesis
