@@ -45,6 +45,10 @@ class LiveApi:
             **DUMMY_CREDENTIALS,
             "BOOKS_TABLE": self.table,
             "DYNAMODB_ENDPOINT": self.endpoint,
+            # A slow response from dynalite on a busy machine is no API failure,
+            # so these are longer than the defaults that would turn it into a 503.
+            "DYNAMODB_CONNECT_TIMEOUT": "5",
+            "DYNAMODB_READ_TIMEOUT": "10",
             "LOG_LEVEL": "INFO",
         }
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
