@@ -1,5 +1,5 @@
 # bookapi's commands. `make run` serves the API locally; `make test` runs every
-# check. Both install what is missing first (.venv from the requirements files,
+# check; `make fuzz` runs the long property-based tests. All install what is missing first (.venv from the requirements files,
 # node_modules from package-lock.json, and for the tests Debian's Chromium).
 #
 # The deploy commands work on one stage of zappa_settings.json (STAGE, default
@@ -19,7 +19,7 @@ PORT ?= 5000
 STAGE ?= dev
 
 .PHONY: install chromium run seed bench test pytest newman check lint format \
-	typecheck clean faults crash races fuzz load audit \
+	typecheck clean faults crash races fuzz fuzz-properties fuzz-api load audit \
 	deploy-venv deploy update package table rehearse
 
 install: $(VENV)/.installed node_modules/.installed
@@ -72,7 +72,9 @@ typecheck: install
 	$(BIN)/mypy bookapi deploy tests benchmarks scripts/audit.py wsgi.py
 
 # Longer reliability runs; their figures are in docs/reliability.md.
-fuzz: install
+fuzz: fuzz-properties fuzz-api
+
+fuzz-properties: install
 	$(BIN)/pytest --hypothesis-profile=fuzz --timeout=1800 --durations=0 \
 		tests/test_properties.py
 
@@ -92,6 +94,15 @@ load: install
 # Fails (exit 2) when the vulnerability service cannot be reached.
 audit: install
 	$(BIN)/python scripts/audit.py
+
+# FUZZ_EXAMPLES generated requests per operation in the fuzzing phase, a new
+# random seed each run; FUZZ_ARGS passes more options to `st run`, such as
+# FUZZ_ARGS="--seed 1" to repeat a run.
+FUZZ_EXAMPLES ?= 1000
+FUZZ_ARGS ?=
+
+fuzz-api: install
+	$(BIN)/python -m tests.fuzz --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
 
 format: install
 	$(BIN)/ruff format .

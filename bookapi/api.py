@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_smorest import Api
-from flask_smorest.utils import prepare_response
 
 from bookapi.errors import PROBLEM_MEDIA_TYPE, ProblemSchema, register_error_handlers
 
@@ -15,15 +14,18 @@ class BookApi(Api):
         register_error_handlers(self._app)
 
     def _register_responses(self) -> None:
-        """Document the default error response as a problem document.
+        """Register the ``default`` response of every operation.
 
-        flask-smorest registers it as ``application/json``, but every error,
-        including a status that an operation does not list, is sent as
-        ``application/problem+json``. Registering it again replaces it.
+        flask-smorest documents it as ``application/json``, but every error
+        (a 405, 413 or 500 included) is sent as problem details. The named
+        per-status responses it also registers (``NOT_FOUND``...) are unused
+        here, so they are left out.
         """
-        super()._register_responses()
-        response = {"description": "Any other error.", "schema": self.ERROR_SCHEMA}
-        prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
         self.spec.components.response(
-            self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True
+            self.DEFAULT_ERROR_RESPONSE_NAME,
+            {
+                "description": "Any other error, as problem details.",
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": self.ERROR_SCHEMA}},
+            },
+            lazy=True,
         )

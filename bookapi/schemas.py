@@ -48,19 +48,31 @@ def _within_index_key_limit(value: str) -> None:
         )
 
 
-def _text(max_length: int, **kwargs: Any) -> ma.fields.String:
+# The OpenAPI form of _not_blank: at least one character that is not
+# whitespace.
+NOT_BLANK = {"minLength": 1, "pattern": r"\S"}
+
+
+def _text(
+    max_length: int, metadata: dict[str, Any] | None = None, **kwargs: Any
+) -> ma.fields.String:
     return ma.fields.String(
-        validate=[_not_blank, validate.Length(max=max_length)], **kwargs
+        validate=[_not_blank, validate.Length(max=max_length)],
+        metadata={**NOT_BLANK, **(metadata or {})},
+        **kwargs,
     )
 
 
-def _index_key_text(max_length: int, **kwargs: Any) -> ma.fields.String:
+def _index_key_text(
+    max_length: int, metadata: dict[str, Any] | None = None, **kwargs: Any
+) -> ma.fields.String:
     return ma.fields.String(
         validate=[
             _not_blank,
             validate.Length(max=max_length),
             _within_index_key_limit,
         ],
+        metadata={**NOT_BLANK, **(metadata or {})},
         **kwargs,
     )
 
@@ -103,10 +115,18 @@ class BookSchema(ma.Schema):
     author = ma.fields.String()
     genre = ma.fields.String()
     createdAt = ma.fields.String(
-        required=True, metadata={"description": "When the book was created (UTC)."}
+        required=True,
+        metadata={
+            "description": "When the book was created (UTC).",
+            "format": "date-time",
+        },
     )
     updatedAt = ma.fields.String(
-        required=True, metadata={"description": "When the book last changed (UTC)."}
+        required=True,
+        metadata={
+            "description": "When the book last changed (UTC).",
+            "format": "date-time",
+        },
     )
     version = ma.fields.String(
         required=True,
@@ -184,9 +204,11 @@ class BookListQuerySchema(ma.Schema):
         metadata={"description": "The opaque cursor of the previous page's next link."},
     )
     author = _index_key_text(
-        MAX_AUTHOR_LENGTH, metadata={"description": "Exact author."}
+        MAX_AUTHOR_LENGTH, metadata={"description": "Exact author; not with genre."}
     )
-    genre = _index_key_text(MAX_GENRE_LENGTH, metadata={"description": "Exact genre."})
+    genre = _index_key_text(
+        MAX_GENRE_LENGTH, metadata={"description": "Exact genre; not with author."}
+    )
 
     @ma.validates_schema
     def one_filter(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -9,6 +9,8 @@ import marshmallow as ma
 from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import ETags
+from werkzeug.http import parse_etags
 from werkzeug.routing import BaseConverter
 
 from bookapi.config import MAX_BOOK_ID
@@ -109,7 +111,7 @@ IF_MATCH = {
     "in": "header",
     "name": "If-Match",
     "required": False,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "minLength": 1},
     "description": "Write only if the book's ETag is one of these (or * for any).",
 }
 IF_NONE_MATCH_WRITE = {
@@ -133,27 +135,52 @@ def store() -> BookStore:
     return store
 
 
+def precondition_header(name: str) -> ETags | None:
+    """Parse a write's ``If-Match`` or ``If-None-Match``, or None when absent.
+
+    A header that is present but contains no entity tag (empty, or not ``*``
+    or a list of quoted tags) is a 400, because ignoring it would turn the
+    conditional write that the client sent into an unconditional one.
+    """
+    value = request.headers.get(name)
+    if value is None:
+        return None
+    etags = parse_etags(value)
+    if not etags:
+        raise Problem(
+            400,
+            f"Invalid {name} {value[:40]!r}: send * or a list of quoted "
+            'entity tags such as "abc", "def".',
+        )
+    return etags
+
+
 def write_precondition(allow_create_only: bool) -> Precondition:
     """Read ``If-Match`` and ``If-None-Match`` of a write request."""
-    if_match = request.if_match
-    if_none_match = request.if_none_match
+    if_match = precondition_header("If-Match")
+    if_none_match = precondition_header("If-None-Match")
     exists: bool | None = None
-    if if_none_match:
+    if if_none_match is not None:
         if not allow_create_only:
             raise Problem(400, f"If-None-Match is not supported on {request.method}.")
         if not if_none_match.star_tag:
             raise Problem(400, "If-None-Match on a write accepts only *.")
         exists = False
-    if if_match:
+    if if_match is not None:
         if exists is False:
             raise Problem(400, "Send either If-Match or If-None-Match, not both.")
         if if_match.star_tag:
             exists = True
         else:
-            versions = frozenset(if_match.as_set(include_weak=False))
+            # Werkzeug parses the empty entity tag "" as None. No version is empty.
+            versions = frozenset(
+                tag for tag in if_match.as_set(include_weak=False) if tag
+            )
             if not versions:
                 # Weak tags never match in If-Match (RFC 9110, strong comparison).
-                raise Problem(412, "If-Match needs a strong ETag, not a weak one.")
+                raise Problem(
+                    412, "If-Match needs a strong, non-empty ETag: none matches."
+                )
             return Precondition(versions=versions, exists=exists)
     return Precondition(exists=exists)
 

@@ -362,3 +362,50 @@ def test_if_none_match_on_delete_is_400(client: FlaskClient, app: Flask) -> None
     problem = assert_problem(response, 400)
     assert problem["detail"] == "If-None-Match is not supported on DELETE."
     assert stored(app, 7) == created
+
+
+@pytest.mark.parametrize(
+    ("method", "if_match"),
+    [
+        ("PATCH", '"", "stale"'),
+        ("DELETE", '"", "stale"'),
+        ("PUT", '"stale", W/"weak", ""'),
+        ("PATCH", '""'),
+    ],
+)
+def test_empty_entity_tag_in_if_match_is_412(
+    client: FlaskClient, app: Flask, method: str, if_match: str
+) -> None:
+    created = client.post("/book", json=DUNE).get_json()
+
+    response = client.open(
+        "/book/7", method=method, json={"name": "x"}, headers={"If-Match": if_match}
+    )
+
+    assert_problem(response, 412)
+    assert stored(app, 7) == created
+
+
+@pytest.mark.parametrize(
+    ("method", "header", "value"),
+    [
+        ("PATCH", "If-Match", '"a" junk'),
+        ("DELETE", "If-Match", 'junk "a"'),
+        ("PUT", "If-Match", ""),
+        ("POST", "If-Match", ","),
+        ("PUT", "If-None-Match", "* junk"),
+        ("POST", "If-None-Match", ""),
+    ],
+)
+def test_unreadable_precondition_header_is_400(
+    client: FlaskClient, app: Flask, method: str, header: str, value: str
+) -> None:
+    created = client.post("/book", json=DUNE).get_json()
+    path = "/book" if method == "POST" else "/book/7"
+    body = {"name": "x"} if method != "POST" else {**DUNE, "name": "x"}
+
+    response = client.open(path, method=method, json=body, headers={header: value})
+
+    problem = assert_problem(response, 400)
+    assert header in problem["detail"]
+    assert stored(app, 7) == created

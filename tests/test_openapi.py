@@ -70,6 +70,40 @@ def test_every_operation_documents_its_errors() -> None:
             assert "Retry-After" in responses["503"]["headers"]
 
 
+def test_error_responses_are_problem_details() -> None:
+    document = spec(api_app().test_client())
+    default = document["components"]["responses"]["DEFAULT_ERROR"]
+
+    assert list(default["content"]) == ["application/problem+json"]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for status, response in operation["responses"].items():
+                if status == "default":
+                    assert response == {"$ref": "#/components/responses/DEFAULT_ERROR"}
+                elif int(status) >= 400:
+                    content = list(response["content"])
+                    assert content == ["application/problem+json"], (method, path)
+
+
+def test_document_states_the_text_rules() -> None:
+    document = spec(api_app().test_client())
+    schemas = document["components"]["schemas"]
+    query = document["paths"]["/book"]["get"]["parameters"]
+
+    for schema in ("BookIn", "BookPut", "BookPatch"):
+        for name in ("name", "author", "genre"):
+            text = schemas[schema]["properties"][name]
+            assert text["minLength"] == 1, (schema, name)
+            assert text["pattern"] == r"\S", (schema, name)
+    for parameter in query:
+        if parameter["name"] in ("author", "genre"):
+            assert parameter["schema"]["pattern"] == r"\S"
+    for name in ("createdAt", "updatedAt"):
+        assert schemas["Book"]["properties"][name]["format"] == "date-time"
+
+
 def test_document_names_the_http_headers() -> None:
     document = spec(api_app().test_client())
     text = str(document)
