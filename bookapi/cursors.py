@@ -6,7 +6,8 @@ an HMAC-SHA256 of the payload. The HMAC key is ``CURSOR_SECRET`` when set.
 By default it is derived from the table name: that catches accidental edits
 and truncation, but a determined client can forge a cursor. A forged cursor can
 only start a page at another key of the same table and query: the decoded key
-is checked against the query before DynamoDB sees it.
+is checked against the query before DynamoDB sees it, so no cursor can make
+DynamoDB reject the request.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
+
+from bookapi.config import MAX_BOOK_ID
 
 TAG_BYTES = 16
 
@@ -53,8 +56,32 @@ def decode_cursor(
     tag, payload = raw[:TAG_BYTES], raw[TAG_BYTES:]
     if len(tag) < TAG_BYTES or not hmac.compare_digest(tag, _tag(secret, payload)):
         raise InvalidCursor("The cursor was changed or truncated.")
-    data = json.loads(payload)
-    if data["q"] != dict(query):
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        raise InvalidCursor("The cursor's content is not valid.") from None
+    if not isinstance(data, dict) or data.get("q") != dict(query):
         raise InvalidCursor("The cursor belongs to another query.")
-    key: dict[str, Any] = data["k"]
+    key = data.get("k")
+    if not is_start_key(key, query):
+        raise InvalidCursor("The cursor's key does not fit this query.")
     return key
+
+
+def is_start_key(key: Any, query: Mapping[str, str]) -> TypeGuard[dict[str, Any]]:
+    """Tell whether ``key`` is a DynamoDB key that can start a page of ``query``.
+
+    The key of a Scan is the book's id; the key of an index Query also has the
+    indexed attribute, which must hold the value searched for.
+    """
+    if not isinstance(key, dict) or set(key) != {"bookId", *query}:
+        return False
+    book_id = key["bookId"]
+    if not (isinstance(book_id, dict) and set(book_id) == {"N"}):
+        return False
+    digits = book_id["N"]
+    if not (isinstance(digits, str) and digits.isascii() and digits.isdigit()):
+        return False
+    if not 1 <= int(digits) <= MAX_BOOK_ID:
+        return False
+    return all(key[name] == {"S": value} for name, value in query.items())

@@ -409,3 +409,43 @@ def test_unreadable_precondition_header_is_400(
     problem = assert_problem(response, 400)
     assert header in problem["detail"]
     assert stored(app, 7) == created
+
+
+def signed_cursor(app: Flask, payload: bytes) -> str:
+    """Make a cursor with a valid tag around any payload, as a forger could."""
+    import hashlib
+    import hmac
+
+    secret = (
+        "bookapi-cursor:" + app.extensions["bookapi"].model.Meta.table_name
+    ).encode()
+    tag = hmac.new(secret, payload, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(tag + payload).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"hello",
+        b"\xff\xfe",
+        b"[1, 2]",
+        b'{"q": {}}',
+        b'{"k": {"bookId": {"N": "2"}}}',
+        b'{"q": {}, "k": null}',
+        b'{"q": {}, "k": {"bookId": "x"}}',
+        b'{"q": {}, "k": {"bookId": {"S": "x"}}}',
+        b'{"q": {}, "k": {"bookId": {"N": "abc"}}}',
+        b'{"q": {}, "k": {"bookId": {"N": "1e200"}}}',
+        b'{"q": {}, "k": {"bookId": {"N": "0"}}}',
+        b'{"q": {}, "k": {"bookId": {"N": "2"}, "extra": {"S": "x"}}}',
+        b'{"q": {"author": "A"}, "k": {"bookId": {"N": "2"}, "author": {"S": "B"}}}',
+    ],
+)
+def test_forged_cursor_is_400(client: FlaskClient, app: Flask, payload: bytes) -> None:
+    add_books(client, 3)
+    query = "author=A&" if b'"author": "A"' in payload else ""
+
+    response = client.get(f"/book?{query}cursor={signed_cursor(app, payload)}")
+
+    problem = assert_problem(response, 400)
+    assert problem["errors"][0]["parameter"] == "cursor"
