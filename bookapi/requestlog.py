@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 
@@ -35,7 +36,8 @@ def finish_request(response: Response) -> Response:
         logger.info(
             "%s %s %s %.1fms request_id=%s",
             request.method,
-            request.path,
+            # Percent-encoded, so a path cannot break the line or forge another.
+            quote(request.path, safe="/"),
             response.status_code,
             duration_ms,
             g.get("request_id", ""),

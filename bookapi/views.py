@@ -77,6 +77,21 @@ class StrictJSONParser(FlaskParser):
         "querystring": ma.RAISE,
     }
 
+    def load_querystring(self, req: Any, schema: ma.Schema) -> Any:
+        repeated = sorted(
+            {name for name in req.args if len(req.args.getlist(name)) > 1}
+        )
+        if repeated:
+            raise Problem(
+                400,
+                f"Query parameters may appear only once: {', '.join(repeated)}.",
+                [
+                    {"parameter": name, "detail": "Given more than once."}
+                    for name in repeated
+                ],
+            )
+        return super().load_querystring(req, schema)
+
     def _raw_load_json(self, req: Any) -> Any:
         return read_json_object(req, MERGE_PATCH if req.method == "PATCH" else JSON)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -167,3 +169,15 @@ def test_two_apps_use_their_own_tables(backend: str | None) -> None:
 
     assert first.test_client().get("/book/7").status_code == 200
     assert second.test_client().get("/book/7").status_code == 404
+
+
+def test_request_log_line_cannot_be_forged(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="bookapi.request"):
+        client.get("/book/1%0AINFO%20bookapi.request%20FAKE")
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "bookapi.request"]
+    assert len(lines) == 1
+    assert "\n" not in lines[0]
+    assert "/book/1%0AINFO%20bookapi.request%20FAKE" in lines[0]

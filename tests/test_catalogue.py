@@ -449,3 +449,11 @@ def test_forged_cursor_is_400(client: FlaskClient, app: Flask, payload: bytes) -
 
     problem = assert_problem(response, 400)
     assert problem["errors"][0]["parameter"] == "cursor"
+
+
+@pytest.mark.parametrize("query", ["limit=2&limit=abc", "author=A&author=B"])
+def test_repeated_list_parameter_is_400(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/book?{query}")
+
+    problem = assert_problem(response, 400)
+    assert problem["errors"][0]["detail"] == "Given more than once."
