@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from botocore.exceptions import BotoCoreError
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from pynamodb.exceptions import PynamoDBException
@@ -53,6 +54,8 @@ def create_table_command() -> None:
         ensure_table(bound_store().model, click.echo)
     except IndexNotAdded as error:
         raise click.ClickException(str(error)) from None
+    except (PynamoDBException, BotoCoreError) as error:
+        raise dynamodb_failed(error) from None
 
 
 @books_cli.command("delete-table")
@@ -61,13 +64,24 @@ def delete_table_command(yes: bool) -> None:
     """Delete the books table and every book in it."""
     model = bound_store().model
     table = model.Meta.table_name
-    if not model.exists():
-        click.echo(f"Table {table} does not exist.")
-        return
-    if not yes:
-        click.confirm(f"Delete table {table} and all its books?", abort=True)
-    model.delete_table(wait=True)
+    try:
+        if not model.exists():
+            click.echo(f"Table {table} does not exist.")
+            return
+        if not yes:
+            click.confirm(f"Delete table {table} and all its books?", abort=True)
+        model.delete_table(wait=True)
+    except (PynamoDBException, BotoCoreError) as error:
+        raise dynamodb_failed(error) from None
     click.echo(f"Deleted table {table}.")
+
+
+def dynamodb_failed(error: Exception) -> click.ClickException:
+    endpoint = current_app.config["DYNAMODB_ENDPOINT"] or "AWS"
+    return click.ClickException(
+        f"DynamoDB call failed at {endpoint}: {error}. Check DYNAMODB_ENDPOINT, "
+        "AWS_REGION and the AWS credentials."
+    )
 
 
 def parse_map(
