@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bookapi.errors import Problem
 
@@ -128,8 +129,15 @@ def read_json_object(request: Request, media_types: tuple[str, ...]) -> dict[str
             415,
             f"Content-Type must be {' or '.join(media_types)}, not {sent}.",
         )
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        # A chunked body has no Content-Length to check up front, and
+        # Werkzeug's development server cuts it at the limit without an
+        # error, so a body that reaches the limit is taken as too large.
+        raise RequestEntityTooLarge()
     try:
-        value = parse_json(request.get_data(cache=True))
+        value = parse_json(data)
     except InvalidJSON as error:
         raise Problem(400, str(error)) from None
     if not isinstance(value, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -262,3 +263,17 @@ def test_unexpected_error_is_json_500(client: FlaskClient, app: Flask) -> None:
     problem = assert_problem(response, 500)
     assert "secret detail" not in response.get_data(as_text=True)
     assert problem["title"] == "Internal Server Error"
+
+
+def test_chunked_body_over_limit_is_413(client: FlaskClient, app: Flask) -> None:
+    body = b'{"bookId": 1, "name": "chunked"}' + b" " * MAX_CONTENT_LENGTH + b"x"
+
+    response = client.post(
+        "/book",
+        input_stream=io.BytesIO(body),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert_problem(response, 413)
+    assert table_is_empty(app)
