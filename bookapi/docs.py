@@ -34,7 +34,36 @@ LOCAL_SWAGGER_UI = (
     Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
 )
 
+SWAGGER_UI_CDN_ORIGIN = "https://cdn.jsdelivr.net"
+
+# Starts Swagger UI on the document named by the script tag's data-spec-url.
+# It is a file rather than an inline script so that the page's
+# Content-Security-Policy can forbid inline scripts. validatorUrl is off,
+# because Swagger UI would otherwise load a badge from validator.swagger.io.
+DOCS_INIT_SCRIPT = """window.ui = SwaggerUIBundle({
+  url: document.currentScript.dataset.specUrl,
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  tryItOutEnabled: true,
+  validatorUrl: null
+});
+"""
+
 docs = Blueprint("docs", __name__, template_folder="templates")
+
+
+def docs_content_security_policy(cdn: bool) -> str:
+    """Allow the docs page only its own scripts, styles and API calls.
+
+    Swagger UI sets inline styles and uses data: images, so those are allowed.
+    """
+    extra = f" {SWAGGER_UI_CDN_ORIGIN}" if cdn else ""
+    return (
+        f"default-src 'none'; script-src 'self'{extra}; "
+        f"style-src 'self' 'unsafe-inline'{extra}; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self' data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 @docs.get("/openapi.json")
@@ -45,11 +74,28 @@ def openapi_json() -> Response:
 
 
 @docs.get("/docs")
-def docs_page() -> str:
+def docs_page() -> Response:
     assets_dir = current_app.config.get("SWAGGER_UI_DIR")
     assets = url_for("docs.docs_asset", filename="") if assets_dir else SWAGGER_UI_CDN
-    return render_template(
-        "docs.html", assets=assets, spec_url=url_for("docs.openapi_json")
+    page = render_template(
+        "docs.html",
+        assets=assets,
+        init_url=url_for("docs.docs_init_script"),
+        spec_url=url_for("docs.openapi_json"),
+    )
+    response = current_app.response_class(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = docs_content_security_policy(
+        cdn=not assets_dir
+    )
+    return response
+
+
+@docs.get("/docs/init.js")
+def docs_init_script() -> Response:
+    return current_app.response_class(
+        DOCS_INIT_SCRIPT,
+        mimetype="text/javascript",
+        headers={"Cache-Control": "max-age=3600"},
     )
 
 

@@ -13,7 +13,13 @@ from bookapi import create_app
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 # Routes that serve the document itself, not the API.
-DOC_ENDPOINTS = {"static", "docs.openapi_json", "docs.docs_page", "docs.docs_asset"}
+DOC_ENDPOINTS = {
+    "static",
+    "docs.openapi_json",
+    "docs.docs_page",
+    "docs.docs_asset",
+    "docs.docs_init_script",
+}
 
 
 def spec(client: FlaskClient, **kwargs: Any) -> dict[str, Any]:
@@ -168,3 +174,12 @@ def test_every_error_response_is_documented_as_a_problem() -> None:
 
     assert media_types
     assert {key: ["application/problem+json"] for key in media_types} == media_types
+
+
+def test_docs_page_forbids_framing_and_inline_scripts() -> None:
+    response = api_app().test_client().get("/docs")
+
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "script-src 'self';" in policy
+    assert "<script>" not in response.get_data(as_text=True)
