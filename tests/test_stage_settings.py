@@ -122,6 +122,15 @@ def test_stage_without_api_keys_fails(tmp_path: Path) -> None:
     assert any("does not set api_key_required, so anyone could" in p for p in problems)
 
 
+def test_function_url_fails(tmp_path: Path) -> None:
+    def add_function_url(settings: Settings) -> None:
+        settings["dev"]["function_url_enabled"] = True
+
+    problems = preflight_of(settings_variant(tmp_path, add_function_url))
+
+    assert any("enables a function URL" in p for p in problems)
+
+
 def test_public_reads_not_boolean_fails(tmp_path: Path) -> None:
     def vague_reads(settings: Settings) -> None:
         settings["dev"]["public_reads"] = "yes"

@@ -166,6 +166,12 @@ def preflight(settings: StageSettings, venv_python: str) -> list[str]:
             f"stage {stage} does not set api_key_required, so anyone could write "
             "to its table; writes on a deployed stage need an API key"
         )
+    if config.get("function_url_enabled"):
+        problems.append(
+            f"stage {stage} enables a function URL, which reaches the function "
+            "without API Gateway and so without an API key; remove "
+            "function_url_enabled"
+        )
     if not isinstance(config.get("public_reads", False), bool):
         problems.append(
             f"stage {stage} has public_reads {config.get('public_reads')!r}; set "
