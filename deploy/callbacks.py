@@ -63,8 +63,8 @@ class AccessError(RuntimeError):
 PROXY_PATHS = ("/", "/{proxy+}")
 READ_METHODS = ("GET", "HEAD")
 # Browsers send CORS preflights without the x-api-key header, so OPTIONS is
-# keyless whenever a stage requires keys. The app answers it from its CORS
-# settings alone, without reading the table.
+# keyless whenever a stage requires keys. The app builds its response from the
+# CORS settings alone, without reading the table.
 PREFLIGHT_METHOD = "OPTIONS"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # The integration fields that a keyless method copies from ANY.
@@ -147,7 +147,7 @@ def ensure_keyless_methods(client: Any, api_id: str, keyless: tuple[str, ...]) -
             raise AccessError(
                 f"ANY on {path} of REST API {api_id} does not require an API key"
             )
-        wanted = integration_of(any_method)
+        expected = integration_of(any_method)
         for name in sorted(names - {"ANY"}):
             current = client.get_method(
                 restApiId=api_id, resourceId=resource_id, httpMethod=name
@@ -156,7 +156,7 @@ def ensure_keyless_methods(client: Any, api_id: str, keyless: tuple[str, ...]) -
                 name in keyless
                 and not current.get("apiKeyRequired")
                 and current.get("authorizationType") == "NONE"
-                and integration_of(current) == wanted
+                and integration_of(current) == expected
             ):
                 continue
             client.delete_method(
@@ -168,7 +168,7 @@ def ensure_keyless_methods(client: Any, api_id: str, keyless: tuple[str, ...]) -
         for name in keyless:
             if name in names:
                 continue
-            put_keyless_method(client, api_id, resource_id, name, wanted)
+            put_keyless_method(client, api_id, resource_id, name, expected)
             logger.info("Added keyless %s on %s of %s", name, path, api_id)
             changed = True
     return changed

@@ -177,7 +177,7 @@ def test_stage_without_keys_is_left_alone(apigateway: Any) -> None:
     assert deployments(apigateway, api_id) == 1
 
 
-def test_any_without_key_is_refused(apigateway: Any) -> None:
+def test_any_without_key_is_rejected(apigateway: Any) -> None:
     api_id = apigateway.create_rest_api(name="bookapi-dev")["id"]
     root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
     proxy = apigateway.create_resource(

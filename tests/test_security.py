@@ -76,7 +76,7 @@ def test_unavailable_response_is_not_stored() -> None:
 
 
 # --- API keys --------------------------------------------------------------
-# API Gateway checks keys on deployed stages; the app serves every request it
+# API Gateway checks keys on deployed stages. The app serves every request it
 # is given, so `make run` and the tests need no key.
 
 

@@ -216,7 +216,7 @@ class StandInAws:
         return problems
 
     def expected_keyless(self) -> frozenset[str]:
-        """The methods that the stage's settings say need no API key."""
+        """Return the methods that need no API key by the stage's settings."""
         config = self.settings.config
         if not config.get("api_key_required"):
             return frozenset(CHECKED_METHODS)
@@ -279,9 +279,9 @@ class StandInAws:
                         f"key (by its {served_by} method), but it is {kind} that "
                         "the stage's settings keep behind keys"
                     )
-            wanted = integration_of(fallback)
+            expected = integration_of(fallback)
             for verb, method in sorted(methods.items()):
-                if verb != "ANY" and integration_of(method) != wanted:
+                if verb != "ANY" and integration_of(method) != expected:
                     problems.append(
                         f"{verb} {path} does not proxy to the function as ANY "
                         f"does: {integration_of(method)}"

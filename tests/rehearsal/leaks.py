@@ -39,11 +39,11 @@ def key_value_leaks(
         data = path.read_bytes()
         for needle in needles:
             if needle in data:
-                shown = (
+                relative = (
                     path.relative_to(root)
                     if root and path.is_relative_to(root)
                     else path
                 )
-                problems.append(f"{shown} contains the value of an API key")
+                problems.append(f"{relative} contains the value of an API key")
                 break
     return problems
