@@ -22,7 +22,15 @@ JSON_MEDIA_TYPES = ("application/json", "application/problem+json")
 # Response headers that browser scripts on an allowed origin may read.
 CORS_EXPOSED_HEADERS = ["ETag", "Location", "Link", "Retry-After", "X-Request-ID"]
 # Request headers that they may send, beyond the CORS-safelisted ones.
-CORS_ALLOWED_HEADERS = ["Content-Type", "If-Match", "If-None-Match", "X-Request-ID"]
+# X-Api-Key is for API Gateway, which checks it on deployed stages; the app
+# itself never reads it.
+CORS_ALLOWED_HEADERS = [
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "X-Api-Key",
+    "X-Request-ID",
+]
 CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Seconds a browser may cache a preflight response.
 CORS_MAX_AGE = 600

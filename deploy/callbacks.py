@@ -1,8 +1,16 @@
 """Zappa callbacks for bookapi's stages.
 
-Zappa runs ``ensure_usage_plan`` after every ``zappa deploy`` and
+Zappa runs ``configure_access`` after every ``zappa deploy`` and
 ``zappa update`` (the ``post`` callback in zappa_settings.json), in its own
 process, so this module uses only the standard library and boto3.
+
+With ``api_key_required``, Zappa makes its two ``ANY`` methods (on ``/`` and
+on ``/{proxy+}``) require an API key, so every request needs one. The
+callback then adds keyless methods beside them: ``OPTIONS`` always, since
+browsers send CORS preflights without custom headers, and ``GET`` and
+``HEAD`` when the stage's ``public_reads`` setting is true. API Gateway
+prefers a method named for the request's verb over ``ANY``, so writes still
+need a key. Finally it puts the stage's keys in a throttled usage plan.
 """
 
 from __future__ import annotations
@@ -45,6 +53,153 @@ class ZappaCli(Protocol):
 
 class UsagePlanError(RuntimeError):
     """The stage requires API keys, but they cannot be put in a usage plan."""
+
+
+class AccessError(RuntimeError):
+    """The stage's methods cannot be set up as its settings ask."""
+
+
+# The resources of Zappa's REST API: both proxy every method to the function.
+PROXY_PATHS = ("/", "/{proxy+}")
+READ_METHODS = ("GET", "HEAD")
+# Browsers send CORS preflights without the x-api-key header, so OPTIONS is
+# keyless whenever a stage requires keys. The app builds its response from the
+# CORS settings alone, without reading the table.
+PREFLIGHT_METHOD = "OPTIONS"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# The integration fields that a keyless method copies from ANY.
+INTEGRATION_FIELDS = ("type", "httpMethod", "uri", "credentials")
+
+
+def public_reads(stage_config: Mapping[str, Any]) -> bool:
+    """Read the stage's ``public_reads`` setting (default false)."""
+    value = stage_config.get("public_reads", False)
+    if not isinstance(value, bool):
+        raise AccessError(f"public_reads must be true or false, not {value!r}")
+    return value
+
+
+def keyless_methods(stage_config: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return the methods that a stage requiring keys serves without one."""
+    if public_reads(stage_config):
+        return (*READ_METHODS, PREFLIGHT_METHOD)
+    return (PREFLIGHT_METHOD,)
+
+
+def configure_access(cli: ZappaCli) -> None:
+    """Set up the stage's keyless methods, then its usage plan.
+
+    Does nothing for a stage without ``api_key_required``. The stage is
+    deployed again only when a method changed, so running the callback a
+    second time changes nothing.
+    """
+    if not cli.api_key_required:
+        return
+    client = cli.zappa.apigateway_client
+    api_id = cli.zappa.get_api_id(cli.lambda_name)
+    if not api_id:
+        raise AccessError(f"No REST API is deployed for {cli.lambda_name}.")
+    if ensure_keyless_methods(client, api_id, keyless_methods(cli.stage_config)):
+        client.create_deployment(
+            restApiId=api_id,
+            stageName=cli.api_stage,
+            description="Keyless methods set by deploy.callbacks.",
+        )
+        logger.info("Deployed %s/%s with its keyless methods", api_id, cli.api_stage)
+    ensure_usage_plan(cli)
+
+
+def proxy_resources(client: Any, api_id: str) -> dict[str, dict[str, Any]]:
+    """Return Zappa's two resources of the API by path; raise if one is missing."""
+    found: dict[str, dict[str, Any]] = {}
+    for page in client.get_paginator("get_resources").paginate(restApiId=api_id):
+        for resource in page.get("items", []):
+            if resource.get("path") in PROXY_PATHS:
+                found[resource["path"]] = resource
+    missing = [path for path in PROXY_PATHS if path not in found]
+    if missing:
+        raise AccessError(f"REST API {api_id} has no resource {', '.join(missing)}")
+    return found
+
+
+def integration_of(method: Mapping[str, Any]) -> dict[str, Any]:
+    integration = method.get("methodIntegration") or {}
+    return {name: integration.get(name) for name in INTEGRATION_FIELDS}
+
+
+def ensure_keyless_methods(client: Any, api_id: str, keyless: tuple[str, ...]) -> bool:
+    """Make ``keyless`` the only methods beside ANY on both resources.
+
+    Each keyless method has no authorisation, no key, and the integration of
+    the resource's ANY method. Other explicit methods are deleted, so that
+    ANY, which requires a key, serves them. Returns whether anything changed.
+    """
+    changed = False
+    for path, resource in sorted(proxy_resources(client, api_id).items()):
+        resource_id = resource["id"]
+        names = set(resource.get("resourceMethods") or {})
+        if "ANY" not in names:
+            raise AccessError(f"{path} of REST API {api_id} has no ANY method")
+        any_method = client.get_method(
+            restApiId=api_id, resourceId=resource_id, httpMethod="ANY"
+        )
+        if not any_method.get("apiKeyRequired"):
+            raise AccessError(
+                f"ANY on {path} of REST API {api_id} does not require an API key"
+            )
+        expected = integration_of(any_method)
+        for name in sorted(names - {"ANY"}):
+            current = client.get_method(
+                restApiId=api_id, resourceId=resource_id, httpMethod=name
+            )
+            if (
+                name in keyless
+                and not current.get("apiKeyRequired")
+                and current.get("authorizationType") == "NONE"
+                and integration_of(current) == expected
+            ):
+                continue
+            client.delete_method(
+                restApiId=api_id, resourceId=resource_id, httpMethod=name
+            )
+            logger.info("Deleted %s on %s of %s", name, path, api_id)
+            names.discard(name)
+            changed = True
+        for name in keyless:
+            if name in names:
+                continue
+            put_keyless_method(client, api_id, resource_id, name, expected)
+            logger.info("Added keyless %s on %s of %s", name, path, api_id)
+            changed = True
+    return changed
+
+
+def put_keyless_method(
+    client: Any,
+    api_id: str,
+    resource_id: str,
+    name: str,
+    integration: Mapping[str, Any],
+) -> None:
+    client.put_method(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod=name,
+        authorizationType="NONE",
+        apiKeyRequired=False,
+    )
+    arguments: dict[str, Any] = {
+        "restApiId": api_id,
+        "resourceId": resource_id,
+        "httpMethod": name,
+        "type": integration["type"],
+        "integrationHttpMethod": integration["httpMethod"],
+        "uri": integration["uri"],
+        "passthroughBehavior": "NEVER",
+    }
+    if integration.get("credentials"):
+        arguments["credentials"] = integration["credentials"]
+    client.put_integration(**arguments)
 
 
 def usage_plan_name(lambda_name: str) -> str:

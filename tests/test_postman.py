@@ -198,3 +198,19 @@ def test_collection_deletes_every_book_it_creates(
     newman_run: subprocess.CompletedProcess[str], http_api: ServerProcess
 ) -> None:
     assert http_api.request_json("GET", "/book") == {"items": []}
+
+
+def test_collection_sends_api_key_variable_as_header() -> None:
+    auth = load_collection()["auth"]
+    settings = {entry["key"]: entry["value"] for entry in auth["apikey"]}
+
+    assert (auth["type"], settings) == (
+        "apikey",
+        {"key": "x-api-key", "value": "{{apiKey}}", "in": "header"},
+    )
+
+
+def test_collection_holds_no_api_key_value() -> None:
+    variables = {v["key"]: v["value"] for v in load_collection()["variable"]}
+
+    assert variables["apiKey"] == ""

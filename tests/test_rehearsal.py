@@ -57,15 +57,33 @@ def deploy_venv() -> Path:
     return ROOT / output.strip()
 
 
-def require_api_keys(settings: Settings) -> None:
-    settings["prod"]["api_key_required"] = True
-
-
-def test_rehearsal_with_api_keys_passes(tmp_path: Path, rehearse: Rehearse) -> None:
-    output = rehearse("prod", settings_variant(tmp_path, require_api_keys))
+def test_prod_rehearsal_keeps_reads_behind_keys(
+    tmp_path: Path, rehearse: Rehearse
+) -> None:
+    output = rehearse("prod", settings_variant(tmp_path, lambda settings: None))
 
     assert "usage plans: bookapi-prod-usage-plan (rate 50.0/s, burst 100)" in output
+    assert (
+        "API key required for GET, HEAD, POST, PUT, PATCH, DELETE; keyless: OPTIONS"
+        in output
+    )
     assert "rehearsal of stage prod passed" in output
+
+
+def test_public_reads_without_access_callback_fail(
+    tmp_path: Path, rehearse: Rehearse
+) -> None:
+    def usage_plan_only(settings: Settings) -> None:
+        settings["dev"]["callbacks"] = {"post": "deploy.callbacks.ensure_usage_plan"}
+
+    with pytest.raises(
+        RehearsalFailed,
+        match=r"GET / on stage dev requires an API key \(by its ANY method\), but "
+        "the stage's settings make GET public",
+    ) as failure:
+        rehearse("dev", settings_variant(tmp_path, usage_plan_only))
+
+    assert failure.value.step == "deploy: API Gateway"
 
 
 def test_swapped_tables_fail(tmp_path: Path, rehearse: Rehearse) -> None:

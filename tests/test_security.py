@@ -75,6 +75,25 @@ def test_unavailable_response_is_not_stored() -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
+# --- API keys --------------------------------------------------------------
+# API Gateway checks keys on deployed stages. The app serves every request it
+# is given, so `make run` and the tests need no key.
+
+
+def test_app_serves_writes_without_api_key(moto_app: Flask) -> None:
+    response = moto_app.test_client().post("/book", json={"bookId": 1, "name": "Emma"})
+
+    assert response.status_code == 201
+
+
+def test_app_ignores_api_key_header(moto_app: Flask) -> None:
+    response = moto_app.test_client().delete(
+        "/book/1", headers={"x-api-key": "not-a-key-of-any-stage"}
+    )
+
+    assert response.status_code == 404
+
+
 # --- CORS ------------------------------------------------------------------
 
 
@@ -166,6 +185,24 @@ def test_preflight_allows_method_and_headers() -> None:
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
     assert {"content-type", "if-match"} <= {h.strip() for h in allowed.split(",")}
     assert response.headers["Access-Control-Max-Age"] == "600"
+
+
+def test_preflight_allows_api_key_header() -> None:
+    response = (
+        cors_app([ALLOWED])
+        .test_client()
+        .options(
+            "/book/1",
+            headers={
+                "Origin": ALLOWED,
+                "Access-Control-Request-Method": "DELETE",
+                "Access-Control-Request-Headers": "x-api-key",
+            },
+        )
+    )
+
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "x-api-key" in {h.strip() for h in allowed.split(",")}
 
 
 def test_preflight_never_allows_credentials() -> None:

@@ -111,3 +111,43 @@ def test_stage_setting_script_follows_extends() -> None:
     assert setting("prod", "runtime") == "python3.11"
     assert setting("prod", "environment_variables.BOOKS_TABLE") == "books-prod"
     assert setting("prod", "keep_warm") == "true"
+
+
+def test_stage_without_api_keys_fails(tmp_path: Path) -> None:
+    def open_writes(settings: Settings) -> None:
+        settings["dev"]["api_key_required"] = False
+
+    problems = preflight_of(settings_variant(tmp_path, open_writes))
+
+    assert any("does not set api_key_required, so anyone could" in p for p in problems)
+
+
+def test_function_url_fails(tmp_path: Path) -> None:
+    def add_function_url(settings: Settings) -> None:
+        settings["dev"]["function_url_enabled"] = True
+
+    problems = preflight_of(settings_variant(tmp_path, add_function_url))
+
+    assert any("enables a function URL" in p for p in problems)
+
+
+def test_public_reads_not_boolean_fails(tmp_path: Path) -> None:
+    def vague_reads(settings: Settings) -> None:
+        settings["dev"]["public_reads"] = "yes"
+
+    problems = preflight_of(settings_variant(tmp_path, vague_reads))
+
+    assert any("has public_reads 'yes'" in p for p in problems)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_stage_requires_api_keys(stage: str) -> None:
+    assert StageSettings.load(SETTINGS, stage).config["api_key_required"] is True
+
+
+def test_dev_reads_are_public() -> None:
+    assert StageSettings.load(SETTINGS, "dev").config["public_reads"] is True
+
+
+def test_prod_reads_need_keys() -> None:
+    assert StageSettings.load(SETTINGS, "prod").config["public_reads"] is False

@@ -25,6 +25,11 @@ DUMMY_CREDENTIALS = {
     "aws_session_token": "testing",
 }
 DEFAULT_KEEP_WARM_EXPRESSION = "rate(4 minutes)"
+# Zappa's two resources, each proxying every method to the function.
+PROXY_PATHS = ("/", "/{proxy+}")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+READ_METHODS = ("GET", "HEAD")
+CHECKED_METHODS = (*READ_METHODS, "OPTIONS", *WRITE_METHODS)
 
 
 @dataclass
@@ -41,6 +46,25 @@ class RestApi:
     api_key: str | None = None
     api_key_id: str | None = None
     usage_plans: list[str] = field(default_factory=list)
+    # Every API key value of the stage, for the search of leaked values.
+    key_values: list[str] = field(default_factory=list)
+    # Which methods need a key, as the method check found them.
+    access: str = ""
+
+
+def integration_of(method: dict[str, Any]) -> tuple[Any, ...]:
+    integration = method.get("methodIntegration") or {}
+    return tuple(integration.get(k) for k in ("type", "uri", "credentials"))
+
+
+def describe_access(keyless: frozenset[str], config: dict[str, Any]) -> str:
+    keyed = [verb for verb in CHECKED_METHODS if verb not in keyless]
+    free = [verb for verb in CHECKED_METHODS if verb in keyless]
+    return (
+        f"API key required for {', '.join(keyed) or 'nothing'}; keyless: "
+        f"{', '.join(free) or 'nothing'} (public_reads "
+        f"{'on' if config.get('public_reads') is True else 'off'})"
+    )
 
 
 class StandInAws:
@@ -161,6 +185,7 @@ class StandInAws:
         problems = []
         for key in keys:
             api.api_key, api.api_key_id = key["value"], key["id"]
+            api.key_values.append(key["value"])
             plans = self.apigateway.get_usage_plans(keyId=key["id"])["items"]
             serving = [
                 plan
@@ -188,6 +213,80 @@ class StandInAws:
                     f"{plan['name']} (rate {throttle.get('rateLimit')}/s, "
                     f"burst {throttle.get('burstLimit')})"
                 )
+        return problems
+
+    def expected_keyless(self) -> frozenset[str]:
+        """Return the methods that need no API key by the stage's settings."""
+        config = self.settings.config
+        if not config.get("api_key_required"):
+            return frozenset(CHECKED_METHODS)
+        keyless = {"OPTIONS"}
+        if config.get("public_reads") is True:
+            keyless |= set(READ_METHODS)
+        return frozenset(keyless)
+
+    def proxy_methods(self, api_id: str) -> dict[str, dict[str, dict[str, Any]]]:
+        """Map each of Zappa's resources to its methods as API Gateway has them."""
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        for resource in self.apigateway.get_resources(restApiId=api_id)["items"]:
+            if resource["path"] not in PROXY_PATHS:
+                continue
+            found[resource["path"]] = {
+                name: self.apigateway.get_method(
+                    restApiId=api_id, resourceId=resource["id"], httpMethod=name
+                )
+                for name in resource.get("resourceMethods") or {}
+            }
+        return found
+
+    def method_access_problems(self, api: RestApi) -> list[str]:
+        """Check which requests need an API key against the stage's settings.
+
+        API Gateway serves a request with the method named for its verb when
+        the resource has one, and with ANY otherwise. Writes must always need
+        a key; GET and HEAD need one unless the stage has public_reads; OPTIONS
+        never does. A keyless method must proxy to the function as ANY does.
+        """
+        stage = self.settings.stage
+        keyless = self.expected_keyless()
+        resources = self.proxy_methods(api.api_id)
+        problems = [
+            f"REST API {api.api_id} has no resource {path}"
+            for path in PROXY_PATHS
+            if path not in resources
+        ]
+        for path, methods in sorted(resources.items()):
+            fallback = methods.get("ANY")
+            if fallback is None:
+                problems.append(f"{path} has no ANY method")
+                continue
+            for verb in CHECKED_METHODS:
+                method = methods.get(verb, fallback)
+                served_by = verb if verb in methods else "ANY"
+                needs_key = bool(method.get("apiKeyRequired"))
+                if needs_key == (verb not in keyless):
+                    continue
+                if needs_key:
+                    problems.append(
+                        f"{verb} {path} on stage {stage} requires an API key (by "
+                        f"its {served_by} method), but the stage's settings make "
+                        f"{verb} public"
+                    )
+                else:
+                    kind = "a write" if verb in WRITE_METHODS else "a read"
+                    problems.append(
+                        f"{verb} {path} on stage {stage} is served without an API "
+                        f"key (by its {served_by} method), but it is {kind} that "
+                        "the stage's settings keep behind keys"
+                    )
+            expected = integration_of(fallback)
+            for verb, method in sorted(methods.items()):
+                if verb != "ANY" and integration_of(method) != expected:
+                    problems.append(
+                        f"{verb} {path} does not proxy to the function as ANY "
+                        f"does: {integration_of(method)}"
+                    )
+        api.access = describe_access(keyless, self.settings.config)
         return problems
 
     def keep_warm_rules(self) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ from tests.rehearsal.deployment import (
     StandInAws,
 )
 from tests.rehearsal.events import RestApiGateway, keep_warm_event
+from tests.rehearsal.leaks import files_under, key_value_leaks, repository_files
 from tests.rehearsal.policy import Statement, evaluate
 from tests.rehearsal.processes import (
     LambdaProcess,
@@ -390,6 +391,7 @@ class Rehearsal:
         self.serve(phase, step, code.configuration, task_dir, gateway, book_id, mark)
         if phase == "deploy":
             self.serve_without_dynamodb(step, code.configuration, task_dir, gateway)
+        self.check_key_values(phase, step, api, code.code, task_dir)
         return Deployed(sha256=code.sha256, version=max(versions, default=0))
 
     def check_function(self, phase: str, step: Step) -> tuple[FunctionCode, list[int]]:
@@ -428,6 +430,7 @@ class Rehearsal:
         """Check the REST API's stage, its API keys and the keep-warm rule."""
         api = self.aws.rest_api()
         problems = self.aws.api_key_problems(api)
+        problems += self.aws.method_access_problems(api)
         problems += self.aws.keep_warm_problems(configuration["FunctionArn"])
         check(f"{phase}: API Gateway", problems)
         rules = self.aws.keep_warm_rules()
@@ -437,7 +440,31 @@ class Rehearsal:
             f"{', '.join(api.usage_plans) or 'none (no API keys)'}, keep-warm "
             f"rule: {rules[0]['ScheduleExpression'] if rules else 'none'}"
         )
+        step.note(f"methods on / and /{{proxy+}}: {api.access}")
         return api
+
+    def check_key_values(
+        self, phase: str, step: Step, api: RestApi, code: bytes, task_dir: Path
+    ) -> None:
+        """Look for the stage's key values in the repository, the settings,
+        the package and every log of the rehearsal."""
+        if not api.key_values:
+            return
+        package = self.work / f"package-{phase}.zip"
+        package.write_bytes(code)
+        places = {
+            "repository": repository_files(ROOT),
+            "settings": [self.settings_path, self.zappa_settings],
+            "package": [package, *files_under(task_dir)],
+            "logs": files_under(self.artifacts),
+        }
+        files = [path for paths in places.values() for path in paths]
+        check(f"{phase}: API key values", key_value_leaks(api.key_values, files, ROOT))
+        counts = ", ".join(f"{name} {len(paths)}" for name, paths in places.items())
+        step.note(
+            f"{len(api.key_values)} API key value(s) of stage {self.stage} found in "
+            f"no file ({counts} files)"
+        )
 
     def role_policy(
         self, phase: str, configuration: dict[str, Any]

@@ -161,6 +161,23 @@ def preflight(settings: StageSettings, venv_python: str) -> list[str]:
             "or false as a deliberate choice"
         )
 
+    if config.get("api_key_required") is not True:
+        problems.append(
+            f"stage {stage} does not set api_key_required, so anyone could write "
+            "to its table; writes on a deployed stage need an API key"
+        )
+    if config.get("function_url_enabled"):
+        problems.append(
+            f"stage {stage} enables a function URL, which reaches the function "
+            "without API Gateway and so without an API key; remove "
+            "function_url_enabled"
+        )
+    if not isinstance(config.get("public_reads", False), bool):
+        problems.append(
+            f"stage {stage} has public_reads {config.get('public_reads')!r}; set "
+            "it to true or false"
+        )
+
     runtime = settings.runtime
     if runtime != f"python{venv_python}":
         problems.append(
