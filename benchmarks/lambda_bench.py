@@ -583,24 +583,33 @@ def added_row(warm: dict[str, dict[str, Samples]], request: str, key: str) -> st
 
 def bytecode_summary(archive: zipfile.ZipFile) -> tuple[int, int]:
     """Count the modules of the zip, and those whose bytecode Python uses
-    whatever the files' dates (unchecked-hash, this Python's magic number)."""
+    whatever the files' dates (unchecked-hash, this Python's magic number).
+
+    A module is a ``.py`` file, with its bytecode in ``__pycache__``, or a
+    ``.pyc`` file alone.
+    """
     import importlib.util
 
     names = set(archive.namelist())
-    sources = [name for name in names if name.endswith(".py")]
+    tag = sys.implementation.cache_tag
+    modules: dict[str, str | None] = {}
+    for name in names:
+        if name.endswith(".py"):
+            folder, _, file = name.rpartition("/")
+            prefix = f"{folder}/" if folder else ""
+            cached = f"{prefix}__pycache__/{file[:-3]}.{tag}.pyc"
+            modules[name] = cached if cached in names else None
+        elif name.endswith(".pyc") and "__pycache__/" not in name:
+            modules[name] = name
     valid = 0
-    for source in sources:
-        folder, _, file = source.rpartition("/")
-        tag = sys.implementation.cache_tag
-        cached = f"{folder}/__pycache__/" if folder else "__pycache__/"
-        cached += f"{file[:-3]}.{tag}.pyc"
-        if cached not in names:
+    for bytecode in modules.values():
+        if bytecode is None:
             continue
-        header = archive.read(cached)[:16]
+        header = archive.read(bytecode)[:8]
         flags = int.from_bytes(header[4:8], "little")
         if header[:4] == importlib.util.MAGIC_NUMBER and flags == 0b01:
             valid += 1
-    return valid, len(sources)
+    return valid, len(modules)
 
 
 def read_profile(path: Path, work: Path) -> tuple[list[str], list[tuple[str, float]]]:
@@ -644,7 +653,7 @@ def package_of(filename: str, work: Path) -> str:
     if filename.startswith(STDLIB) and "site-packages" not in filename:
         return "Python standard library"
     path = short_path(filename, work)
-    top = path.split("/", 1)[0].removesuffix(".py")
+    top = path.split("/", 1)[0].removesuffix(".py") or "other"
     # Zappa's handler.py and zappa_settings.py lie at the package's top.
     return "zappa" if top in ("handler", "zappa_settings") else top
 
