@@ -48,8 +48,12 @@ run: install
 seed: install
 	scripts/seed
 
-# Time an import of the full goodbooks-10k catalogue; see docs/benchmarks.md.
+# Measure the Lambda package against a bare handler and Powertools, then time
+# an import of the full goodbooks-10k catalogue. Each rewrites its own section
+# of docs/benchmarks.md. BENCH_ARGS=--quick makes the Lambda part a short run.
+BENCH_ARGS ?=
 bench: install
+	$(BIN)/python -m benchmarks.lambda_bench $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.import_bench
 
 test: check rehearse pytest

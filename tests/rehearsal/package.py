@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import io
 import re
+import sys
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +27,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 MIB = 1024 * 1024
-# The package's size budget: the zip was 1.1 MiB when this was set.
+# The package's size budget: the zip was 1.1 MiB when this was set, and is
+# 2.2 MiB with its bytecode.
 BUDGET_BYTES = 3 * MIB
 
 PROJECT_ENTRIES = frozenset({"bookapi", "wsgi.py"})
@@ -47,6 +50,8 @@ HANDLER_DISTRIBUTIONS = frozenset({"zappa", "durationpy"})
 QUIET_LOG_LEVELS = frozenset({"INFO", "WARNING", "ERROR", "CRITICAL"})
 ENDPOINT_VARIABLES = ("DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+# PEP 552 flags of bytecode that Python loads without checking its source.
+UNCHECKED_HASH_FLAGS = 0b01
 
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
 ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
@@ -109,6 +114,7 @@ def inspect_package(data: bytes, rules: PackageRules) -> PackageReport:
         check_distributions(distributions, rules, report)
         check_top_level(names, distributions, rules, report)
         check_binaries(archive, names, rules, report)
+        check_bytecode(archive, names, rules, report)
         for distribution in distributions:
             check_wheel_tags(distribution, rules, report)
         if "handler.py" not in names:
@@ -194,7 +200,9 @@ def check_top_level(
 ) -> None:
     owned = set().union(*(d.top_level for d in distributions))
     top_level = {PurePosixPath(name).parts[0] for name in names}
-    for entry in sorted(top_level - owned - PROJECT_ENTRIES - ZAPPA_ENTRIES):
+    # The bytecode of the top-level modules (handler.py, wsgi.py...).
+    allowed = PROJECT_ENTRIES | ZAPPA_ENTRIES | {"__pycache__"}
+    for entry in sorted(top_level - owned - allowed):
         if entry in SDK_TOP_LEVEL:
             report.problems.append(
                 f"the AWS SDK module {entry} is in the package, but the Lambda "
@@ -251,6 +259,68 @@ def check_binaries(
                 f"{name} is machine code for {found}, but the function runs on "
                 f"{machine}"
             )
+
+
+def check_bytecode(
+    archive: zipfile.ZipFile,
+    names: list[str],
+    rules: PackageRules,
+    report: PackageReport,
+) -> None:
+    """Check that every module has bytecode that the runtime uses as it is.
+
+    Zappa dates every entry 1980-01-01, so only unchecked-hash bytecode
+    (PEP 552) is used on Lambda: its header holds the runtime's magic number,
+    the flags 0b01 and a hash of the source, which must be this source's.
+    Without it, every cold start compiles every module again.
+    """
+    if rules.python_tag != f"{sys.version_info[0]}{sys.version_info[1]}":
+        report.problems.append(
+            f"the bytecode for {rules.runtime} cannot be checked from Python "
+            f"{sys.version_info[0]}.{sys.version_info[1]}: run the check with "
+            "the runtime's Python"
+        )
+        return
+    present = set(names)
+    tag = sys.implementation.cache_tag
+    missing: list[str] = []
+    for name in names:
+        if name.endswith(".pyc") and "__pycache__" not in name:
+            # A module shipped as bytecode alone.
+            header = archive.read(name)[:8]
+            if header[:4] != importlib.util.MAGIC_NUMBER:
+                report.problems.append(
+                    f"{name} has another Python's magic number than {rules.runtime}'s"
+                )
+            elif int.from_bytes(header[4:8], "little") != UNCHECKED_HASH_FLAGS:
+                report.problems.append(f"{name} is not unchecked-hash bytecode")
+            continue
+        if not name.endswith(".py"):
+            continue
+        path = PurePosixPath(name)
+        folder = "" if str(path.parent) == "." else f"{path.parent}/"
+        cached = f"{folder}__pycache__/{path.stem}.{tag}.pyc"
+        if cached not in present:
+            missing.append(name)
+            continue
+        header = archive.read(cached)[:16]
+        if header[:4] != importlib.util.MAGIC_NUMBER:
+            report.problems.append(
+                f"{cached} has another Python's magic number than {rules.runtime}'s"
+            )
+        elif int.from_bytes(header[4:8], "little") != UNCHECKED_HASH_FLAGS:
+            report.problems.append(
+                f"{cached} is not unchecked-hash bytecode, so Lambda's Python "
+                "ignores it (the zip dates its source 1980)"
+            )
+        elif header[8:16] != importlib.util.source_hash(archive.read(name)):
+            report.problems.append(f"{cached} was compiled from another source")
+    if missing:
+        report.problems.append(
+            f"{len(missing)} modules have no bytecode for {tag}, so each cold "
+            f"start compiles them (first: {', '.join(missing[:3])}): is the "
+            "stage's zip callback deploy.bytecode.compile_package set?"
+        )
 
 
 def wheel_tag_fits(tag: str, rules: PackageRules) -> bool:
