@@ -74,7 +74,7 @@ def test_public_reads_without_access_callback_fail(
     tmp_path: Path, rehearse: Rehearse
 ) -> None:
     def usage_plan_only(settings: Settings) -> None:
-        settings["dev"]["callbacks"] = {"post": "deploy.callbacks.ensure_usage_plan"}
+        settings["dev"]["callbacks"]["post"] = "deploy.callbacks.ensure_usage_plan"
 
     with pytest.raises(
         RehearsalFailed,
