@@ -5,9 +5,9 @@ start after and the query it belongs to, and the tag is the first 16 bytes of
 an HMAC-SHA256 of the payload. The HMAC key is ``CURSOR_SECRET`` when set.
 By default it is derived from the table name: that catches accidental edits
 and truncation, but a determined client can forge a cursor. A forged cursor can
-only start a page at another key of the same table and query: the decoded key
-is checked against the query before DynamoDB sees it, so no cursor can make
-DynamoDB reject the request.
+only start a page at another key of the same table and query, because the
+decoded key is checked against the query before any DynamoDB call. So no
+cursor can make DynamoDB reject the request.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def decode_cursor(
 def is_start_key(key: Any, query: Mapping[str, str]) -> TypeGuard[dict[str, Any]]:
     """Tell whether ``key`` is a DynamoDB key that can start a page of ``query``.
 
-    The key of a Scan is the book's id; the key of an index Query also has the
+    The key of a Scan is the book's id. The key of an index Query also has the
     indexed attribute, which must hold the value searched for.
     """
     if not isinstance(key, dict) or set(key) != {"bookId", *query}:

@@ -23,7 +23,7 @@ MAX_DEPTH = 16
 
 
 class InvalidJSON(ValueError):
-    """The body is not strict, standard JSON; the message says why."""
+    """The body is not strict, standard JSON; the message gives the reason."""
 
 
 def _reject_constant(name: str) -> Any:
