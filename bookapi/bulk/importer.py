@@ -15,13 +15,16 @@ stored unchanged are not written again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from pynamodb.exceptions import PynamoDBException
 
@@ -162,7 +165,7 @@ class Import:
             pool = ThreadPoolExecutor(options.workers, thread_name_prefix="import")
             completed = False
             try:
-                with self.progress:
+                with self.progress, self._deferred_interrupt():
                     self._import(validator, pool)
                 completed = True
             except KeyboardInterrupt:
@@ -185,6 +188,30 @@ class Import:
                 else:
                     self.checkpoint.save()
         return self.summary
+
+    @contextlib.contextmanager
+    def _deferred_interrupt(self) -> Iterator[None]:
+        """Turn the first Ctrl-C into a stop at the next safe point.
+
+        A KeyboardInterrupt raised between any two bytecodes can leave a lock
+        of concurrent.futures held, and the pool's shutdown then waits
+        forever. So the signal only sets ``stop``, which the import loop
+        checks in :meth:`_collect`. A second Ctrl-C raises at once.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            self.stop.set()
+
+        previous = signal.signal(signal.SIGINT, request_stop)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def _check_table(self) -> None:
         table = self.model.Meta.table_name
@@ -288,7 +315,13 @@ class Import:
         self.pending[pool.submit(self.writer.write, batch.rows)] = batch
 
     def _collect(self, block: bool) -> None:
-        """Take the results of finished batches; raise the first failure."""
+        """Take the results of finished batches; raise the first failure.
+
+        Raises KeyboardInterrupt, at this safe point, once Ctrl-C has set
+        ``stop``.
+        """
+        if self.stop.is_set():
+            raise KeyboardInterrupt
         if not self.pending:
             return
         done, _ = wait(
