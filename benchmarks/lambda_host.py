@@ -6,8 +6,8 @@ This is tests/rehearsal/lambda_runtime.py (the same context, logging and
 network guard, one event per line in, one result per line out) with two
 additions for measuring:
 
-- ``BENCH_DYNAMODB_STUB=1`` answers every DynamoDB call in the process with a
-  canned response, at botocore's HTTP layer: the request is still built and
+- ``BENCH_DYNAMODB_STUB=1`` returns a canned response to every DynamoDB call
+  made in the process, at botocore's HTTP layer: the request is still built and
   signed and the response still parsed, but nothing is sent. What remains is
   the cost of the handler, its framework and the SDK.
 - ``BENCH_PROFILE=FILE`` runs every invocation after the first
@@ -73,7 +73,7 @@ class _Body:
 
 
 def install_dynamodb_stub() -> None:
-    """Answer DynamoDB requests without sending them."""
+    """Return canned DynamoDB responses without sending the requests."""
     from botocore.awsrequest import AWSResponse
     from botocore.endpoint import Endpoint
 

@@ -62,7 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = BookApi(app)
     api.register_converter(views.BookIdConverter, bookid_openapi_schema)
     api.register_blueprint(views.blp)
-    docs.init_app(app, api.spec.to_dict())
+    docs.init_app(app, api)
 
     requestlog.init_app(app)
     security.init_app(app)

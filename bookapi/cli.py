@@ -36,6 +36,14 @@ from bookapi.tables import IndexNotAdded, ensure_table
 # The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells use.
 EXIT_INTERRUPTED = 130
 
+log_every_option = click.option(
+    "--log-every",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between progress log lines when stderr is not a terminal.",
+)
+
 books_cli = AppGroup("books", help="Manage the books table.")
 
 
@@ -138,13 +146,7 @@ def parse_map(
     show_default=True,
     help="Batches written in parallel.",
 )
-@click.option(
-    "--log-every",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Seconds between progress log lines when stderr is not a terminal.",
-)
+@log_every_option
 def import_command(
     file: Path,
     file_format: str | None,
@@ -219,13 +221,7 @@ def import_command(
     show_default=True,
     help="Scan the table in this many parallel segments (a parallel scan).",
 )
-@click.option(
-    "--log-every",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Seconds between progress log lines when stderr is not a terminal.",
-)
+@log_every_option
 def export_command(
     file: Path, export_format: str | None, segments: int, log_every: float
 ) -> None:

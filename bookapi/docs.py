@@ -68,7 +68,7 @@ def docs_content_security_policy(cdn: bool) -> str:
 
 @docs.get("/openapi.json")
 def openapi_json() -> Response:
-    spec: dict[str, Any] = copy.copy(current_app.extensions["bookapi.spec"])
+    spec = copy.copy(openapi_document())
     spec["servers"] = [{"url": request.url_root.rstrip("/") or "/"}]
     return jsonify(spec)
 
@@ -107,8 +107,20 @@ def docs_asset(filename: str) -> Response:
     return send_from_directory(assets_dir, filename, max_age=3600)
 
 
-def init_app(app: Flask, spec: dict[str, Any]) -> None:
-    app.extensions["bookapi.spec"] = spec
+def openapi_document() -> dict[str, Any]:
+    """Return the app's OpenAPI document, built on first use.
+
+    Building it walks every schema, so it is left out of the cold start.
+    """
+    document: dict[str, Any] | None = current_app.extensions.get("bookapi.spec")
+    if document is None:
+        document = current_app.extensions["bookapi.api"].spec.to_dict()
+        current_app.extensions["bookapi.spec"] = document
+    return document
+
+
+def init_app(app: Flask, api: Any) -> None:
+    app.extensions["bookapi.api"] = api
     if "SWAGGER_UI_DIR" not in app.config and LOCAL_SWAGGER_UI.is_dir():
         app.config["SWAGGER_UI_DIR"] = str(LOCAL_SWAGGER_UI)
     app.register_blueprint(docs)

@@ -156,7 +156,7 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def handle_dynamodb_error(error: Exception) -> Response:
-    """Answer 503 when DynamoDB fails, is unreachable or keeps throttling."""
+    """Respond 503 when DynamoDB fails, is unreachable or keeps throttling."""
     cause = (
         getattr(error, "cause_response_code", None)
         or type(getattr(error, "cause", None) or error).__name__

@@ -81,9 +81,9 @@ def is_condition_failure(error: PynamoDBException) -> bool:
 class Precondition:
     """The conditions of ``If-Match`` and ``If-None-Match: *`` on a write.
 
-    ``versions`` are the versions one of which must be stored (If-Match with
-    entity tags); ``exists`` True requires the book to exist (If-Match: *),
-    False requires it not to (If-None-Match: *).
+    ``versions`` are the entity tags of If-Match, one of which the stored
+    version must equal. ``exists`` True requires the book to exist
+    (If-Match: *), and False requires it not to (If-None-Match: *).
     """
 
     versions: frozenset[str] = frozenset()
@@ -138,7 +138,7 @@ class BookStore:
         Author and genre pages are a Query on their global secondary index, in
         ``bookId`` order; the whole catalogue is a Scan in storage order. Both
         read at most ``limit + 1`` items, whatever the size of the table; the
-        extra item only tells whether another page follows.
+        extra item only shows whether another page follows.
         """
         model = self.model
         options: dict[str, Any] = {
@@ -300,7 +300,7 @@ class BookStore:
 
         botocore retries a write whose response was lost (a read timeout or a
         reset connection). When the lost attempt had been applied, the retry
-        fails its condition against that very write. Only this call knows the
+        fails its condition against that very write. Only this call has the
         random version it wrote, so a stored book with that version means the
         write succeeded.
         """

@@ -1,4 +1,4 @@
-"""Bad input: every rule answers its status with a problem body and stores nothing."""
+"""Bad input: every rule returns its status with a problem body and stores nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DynamoDB failures answer 503 with Retry-After, quickly, and never 500."""
+"""DynamoDB failures return 503 with Retry-After, quickly, and never 500."""
 
 from __future__ import annotations
 

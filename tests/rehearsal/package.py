@@ -270,7 +270,7 @@ def check_bytecode(
     """Check that every module has bytecode that the runtime uses as it is.
 
     Zappa dates every entry 1980-01-01, so only unchecked-hash bytecode
-    (PEP 552) is used on Lambda: its header holds the runtime's magic number,
+    (PEP 552) is used on Lambda: its header contains the runtime's magic number,
     the flags 0b01 and a hash of the source, which must be this source's.
     Without it, every cold start compiles every module again.
     """
